@@ -1,1 +1,3 @@
+pub mod postgres;
 
+pub use postgres::{TestDatabase, TestPostgres};
