@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing in this crate performs I/O, reads a clock, spawns a
 //! task or holds random state. The control plane and the edge agent bring those.
 
+pub mod assign;
 pub mod model;
 
 /// Generated protobuf and gRPC types for the `vary.v1` package.

@@ -1,0 +1,337 @@
+//! Turns a [`Snapshot`] into a [`CompiledSnapshot`] once per config revision, so that each
+//! request only compares, looks up and hashes: experiments sorted by key and indexed by
+//! placement, weights normalised into cumulative ranges, salts resolved into hash-key
+//! prefixes, rules pre-parsed, overrides gathered into one map by unit id, and variant
+//! params converted to `google.protobuf.Struct` once and shared through `Arc`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::bucket::{HashPurpose, VariantRange, cumulative_ranges, normalize_weights};
+use super::rules::{CompiledRules, MalformedCondition};
+use crate::model::{
+    BucketRange, Experiment, MAX_VARIANTS, Schedule, Snapshot, Status, json_to_struct,
+};
+
+/// A snapshot compiled for evaluation. Build it with [`CompiledSnapshot::compile`], share
+/// it (for example in an `ArcSwap`), and call [`CompiledSnapshot::evaluate`] or
+/// [`CompiledSnapshot::explain`] per request; it is immutable and `Send + Sync`.
+#[derive(Debug)]
+pub struct CompiledSnapshot {
+    pub(crate) revision: i64,
+    /// Sorted by key, so index order is key order.
+    pub(crate) experiments: Box<[CompiledExperiment]>,
+    pub(crate) layers: Box<[CompiledLayer]>,
+    pub(crate) index_by_key: HashMap<Box<str>, u32>,
+    /// For each placement some experiment names: the experiments that can assign without
+    /// an override there (RUNNING, or STOPPED with a rollout variant), in key order,
+    /// including those that run on every placement.
+    pub(crate) live_by_placement: HashMap<Box<str>, IndexList>,
+    /// The live experiments with no placement list, for placements no experiment names.
+    pub(crate) live_everywhere: IndexList,
+    /// Unit id → the experiments (DRAFT, RUNNING or PAUSED) that force a variant on it.
+    pub(crate) overrides_by_unit: HashMap<Box<str>, Box<[OverrideHit]>>,
+}
+
+/// Why a snapshot cannot be compiled. [`Snapshot::validate`] refuses all of these first,
+/// so a validated snapshot always compiles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// Two experiments share a key.
+    #[error("experiment key {key:?} appears twice")]
+    DuplicateKey {
+        /// The repeated key.
+        key: String,
+    },
+    /// No variants, more than the maximum, or a weight that is not a finite number > 0.
+    #[error(
+        "experiment {experiment:?}: variants must be 1..={MAX_VARIANTS} with finite weights > 0"
+    )]
+    InvalidVariants {
+        /// The experiment's key.
+        experiment: String,
+    },
+    /// A condition's operands do not fit its operator.
+    #[error(
+        "experiment {experiment:?}: eligibility[{group}].conditions[{condition}] has malformed operands"
+    )]
+    MalformedCondition {
+        /// The experiment's key.
+        experiment: String,
+        /// Index of the rule group.
+        group: usize,
+        /// Index of the condition in the group.
+        condition: usize,
+    },
+    /// An override or the rollout names a variant the experiment does not have.
+    #[error("experiment {experiment:?}: {field} names unknown variant {variant:?}")]
+    UnknownVariant {
+        /// The experiment's key.
+        experiment: String,
+        /// `overrides` or `rollout_variant_key`.
+        field: &'static str,
+        /// The variant key named.
+        variant: String,
+    },
+}
+
+/// One experiment, ready to evaluate.
+#[derive(Debug)]
+pub(crate) struct CompiledExperiment {
+    pub(crate) key: Box<str>,
+    pub(crate) version: i64,
+    pub(crate) status: Status,
+    /// Empty means every placement.
+    pub(crate) placements: Box<[Box<str>]>,
+    pub(crate) rules: CompiledRules,
+    pub(crate) schedule: Schedule,
+    /// `schedule` as Unix nanoseconds, compared against the request time.
+    pub(crate) window_start: Option<i128>,
+    pub(crate) window_end: Option<i128>,
+    /// Index into [`CompiledSnapshot::layers`] and the range this experiment owns there.
+    pub(crate) layer: Option<(u32, BucketRange)>,
+    pub(crate) allocation_bps: u32,
+    /// `alloc:<salt>:` and `variant:<salt>:`, salt already defaulted to the key.
+    pub(crate) alloc_key_prefix: Box<[u8]>,
+    pub(crate) variant_key_prefix: Box<[u8]>,
+    pub(crate) variants: Box<[CompiledVariant]>,
+    /// Basis-point ranges of `variants`, same order.
+    pub(crate) variant_ranges: Box<[VariantRange]>,
+    /// Served when STOPPED; ignored in any other status.
+    pub(crate) rollout_variant: Option<u16>,
+}
+
+/// A variant's key and its params, converted once.
+#[derive(Debug)]
+pub(crate) struct CompiledVariant {
+    pub(crate) key: Box<str>,
+    pub(crate) params: Arc<prost_types::Struct>,
+}
+
+/// A mutual-exclusion layer: its name and the `layer:<name>:` hash-key prefix.
+#[derive(Debug)]
+pub(crate) struct CompiledLayer {
+    pub(crate) name: Box<str>,
+    pub(crate) key_prefix: Box<[u8]>,
+}
+
+/// An override of one experiment for one unit id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OverrideHit {
+    pub(crate) experiment: u32,
+    pub(crate) variant: u16,
+    /// DRAFT or PAUSED: not in the placement index, reached only through this hit.
+    pub(crate) override_only: bool,
+}
+
+// === impl CompiledSnapshot ===
+
+impl CompiledSnapshot {
+    /// Compiles `snapshot`. Run [`Snapshot::validate`] first: compiling re-checks only
+    /// what evaluation relies on, and skips the layer-overlap check (an overlap would let
+    /// a unit into two experiments of one layer, but not break evaluation).
+    ///
+    /// ```
+    /// use vary_proto::assign::CompiledSnapshot;
+    /// use vary_proto::model::Snapshot;
+    ///
+    /// let compiled = CompiledSnapshot::compile(&Snapshot { revision: 7, experiments: vec![] })?;
+    /// assert_eq!(compiled.revision(), 7);
+    /// # Ok::<(), vary_proto::assign::CompileError>(())
+    /// ```
+    pub fn compile(snapshot: &Snapshot) -> Result<Self, CompileError> {
+        let mut sorted: Vec<&Experiment> = snapshot.experiments.iter().collect();
+        sorted.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(pair) = sorted.windows(2).find(|pair| pair[0].key == pair[1].key) {
+            return Err(CompileError::DuplicateKey { key: pair[0].key.clone() });
+        }
+
+        let mut layers: Vec<CompiledLayer> = Vec::new();
+        let mut layer_index_by_name: HashMap<&str, u32> = HashMap::new();
+        let mut experiments = Vec::with_capacity(sorted.len());
+        for experiment in &sorted {
+            let layer = experiment.spec.layer.as_ref().map(|placement| {
+                let next_index = layers.len() as u32;
+                let index = *layer_index_by_name.entry(&placement.name).or_insert_with(|| {
+                    layers.push(CompiledLayer {
+                        name: placement.name.as_str().into(),
+                        key_prefix: HashPurpose::Layer.key_prefix(&placement.name),
+                    });
+                    next_index
+                });
+                (index, placement.range)
+            });
+            experiments.push(compile_experiment(experiment, layer)?);
+        }
+
+        let index_by_key = experiments
+            .iter()
+            .enumerate()
+            .map(|(index, experiment)| (experiment.key.clone(), index as u32))
+            .collect();
+        let (live_by_placement, live_everywhere) = index_live_experiments(&experiments);
+        let overrides_by_unit = index_overrides(&sorted);
+        Ok(Self {
+            revision: snapshot.revision,
+            experiments: experiments.into_boxed_slice(),
+            layers: layers.into_boxed_slice(),
+            index_by_key,
+            live_by_placement,
+            live_everywhere,
+            overrides_by_unit,
+        })
+    }
+
+    /// The config revision this was compiled from; responses report it.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// How many experiments the snapshot holds.
+    pub fn experiment_count(&self) -> usize {
+        self.experiments.len()
+    }
+}
+
+fn compile_experiment(
+    experiment: &Experiment,
+    layer: Option<(u32, BucketRange)>,
+) -> Result<CompiledExperiment, CompileError> {
+    let spec = &experiment.spec;
+    let invalid_variants = || CompileError::InvalidVariants { experiment: experiment.key.clone() };
+    if spec.variants.len() > MAX_VARIANTS {
+        return Err(invalid_variants());
+    }
+    let weights: Vec<f64> = spec.variants.iter().map(|variant| variant.weight).collect();
+    let points = normalize_weights(&weights).ok_or_else(invalid_variants)?;
+    let rules = CompiledRules::compile(&spec.eligibility).map_err(
+        |MalformedCondition { group, condition }| CompileError::MalformedCondition {
+            experiment: experiment.key.clone(),
+            group,
+            condition,
+        },
+    )?;
+    let rollout_variant = experiment
+        .rollout_variant_key
+        .as_deref()
+        .map(|variant| {
+            variant_index(experiment, variant).ok_or_else(|| CompileError::UnknownVariant {
+                experiment: experiment.key.clone(),
+                field: "rollout_variant_key",
+                variant: variant.to_owned(),
+            })
+        })
+        .transpose()?;
+    if let Some(variant) =
+        spec.overrides.values().find(|variant| variant_index(experiment, variant).is_none())
+    {
+        return Err(CompileError::UnknownVariant {
+            experiment: experiment.key.clone(),
+            field: "overrides",
+            variant: variant.clone(),
+        });
+    }
+    let salt = spec.effective_salt(&experiment.key);
+    Ok(CompiledExperiment {
+        key: experiment.key.as_str().into(),
+        version: experiment.version,
+        status: experiment.status,
+        placements: spec.placements.iter().map(|placement| placement.as_str().into()).collect(),
+        rules,
+        schedule: spec.schedule,
+        window_start: spec.schedule.start.map(|start| start.unix_timestamp_nanos()),
+        window_end: spec.schedule.end.map(|end| end.unix_timestamp_nanos()),
+        layer,
+        allocation_bps: spec.allocation_bps,
+        alloc_key_prefix: HashPurpose::Alloc.key_prefix(salt),
+        variant_key_prefix: HashPurpose::Variant.key_prefix(salt),
+        variants: spec
+            .variants
+            .iter()
+            .map(|variant| CompiledVariant {
+                key: variant.key.as_str().into(),
+                params: Arc::new(json_to_struct(&variant.params)),
+            })
+            .collect(),
+        variant_ranges: cumulative_ranges(&points).into_boxed_slice(),
+        rollout_variant,
+    })
+}
+
+/// The position of variant `key`; at most [`MAX_VARIANTS`] (100), so it fits in u16.
+fn variant_index(experiment: &Experiment, key: &str) -> Option<u16> {
+    experiment.spec.variants.iter().position(|variant| variant.key == key).map(|index| index as u16)
+}
+
+/// Experiments that can assign without an override.
+fn is_live(experiment: &CompiledExperiment) -> bool {
+    match experiment.status {
+        Status::Running => true,
+        Status::Stopped => experiment.rollout_variant.is_some(),
+        Status::Draft | Status::Paused | Status::Archived => false,
+    }
+}
+
+/// Whether overrides apply in this status (DESIGN section 4 rule 2).
+pub(crate) fn overrides_apply(status: Status) -> bool {
+    matches!(status, Status::Draft | Status::Running | Status::Paused)
+}
+
+/// Experiment indices, in key order.
+type IndexList = Box<[u32]>;
+
+/// The live experiments by placement (each list including the experiments that run
+/// everywhere), and the list of those that run everywhere.
+fn index_live_experiments(
+    experiments: &[CompiledExperiment],
+) -> (HashMap<Box<str>, IndexList>, IndexList) {
+    let live = || {
+        experiments
+            .iter()
+            .enumerate()
+            .filter(|(_, experiment)| is_live(experiment))
+            .map(|(index, experiment)| (index as u32, experiment))
+    };
+    let everywhere: IndexList = live()
+        .filter(|(_, experiment)| experiment.placements.is_empty())
+        .map(|(index, _)| index)
+        .collect();
+    let mut by_placement: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+    for (index, experiment) in live() {
+        for placement in &experiment.placements {
+            by_placement.entry(placement.clone()).or_default().push(index);
+        }
+    }
+    let by_placement = by_placement
+        .into_iter()
+        .map(|(placement, mut indices)| {
+            indices.extend_from_slice(&everywhere);
+            indices.sort_unstable();
+            (placement, indices.into_boxed_slice())
+        })
+        .collect();
+    (by_placement, everywhere)
+}
+
+/// Gathers every experiment's overrides into one map, so a request costs two lookups
+/// (user id, session id) however many experiments carry overrides. `sorted` is the
+/// experiments in index order.
+fn index_overrides(sorted: &[&Experiment]) -> HashMap<Box<str>, Box<[OverrideHit]>> {
+    let mut by_unit: HashMap<Box<str>, Vec<OverrideHit>> = HashMap::new();
+    for (index, experiment) in sorted.iter().enumerate() {
+        if !overrides_apply(experiment.status) {
+            continue;
+        }
+        let override_only = experiment.status != Status::Running;
+        for (unit_id, variant) in &experiment.spec.overrides {
+            // compile_experiment checked every override's variant already.
+            let Some(variant) = variant_index(experiment, variant) else { continue };
+            by_unit.entry(unit_id.as_str().into()).or_default().push(OverrideHit {
+                experiment: index as u32,
+                variant,
+                override_only,
+            });
+        }
+    }
+    by_unit.into_iter().map(|(unit_id, hits)| (unit_id, hits.into_boxed_slice())).collect()
+}

@@ -1,0 +1,324 @@
+//! The per-request path: decide each candidate experiment in the normative order of
+//! DESIGN section 4 (and `docs/assignment.md`), allocating nothing but the result vector.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::bucket::{UnitHasher, range_index};
+use super::compile::{CompiledExperiment, CompiledSnapshot, OverrideHit, overrides_apply};
+use super::request::{AssignRequest, Context, Unit, UnitType};
+use crate::model::{BucketRange, Status};
+
+/// Layers whose bucket a request caches; beyond this many the bucket is recomputed.
+const CACHED_LAYERS: usize = 64;
+const NOT_COMPUTED: u16 = u16::MAX;
+
+/// Why an experiment assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Running, eligible, in the layer range and the allocation: the variant hash decided.
+    Hash,
+    /// A QA override named the unit (forced; excluded from analysis).
+    Override,
+    /// Stopped with a rollout variant: every eligible unit gets it, and no exposure is logged.
+    Rollout,
+}
+
+/// One experiment's assignment. Borrows from the [`CompiledSnapshot`], so building a
+/// response allocates no strings; clone `params` (an `Arc`) to keep it longer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment<'a> {
+    /// The experiment's key.
+    pub experiment_key: &'a str,
+    /// The experiment version the snapshot holds.
+    pub version: i64,
+    /// The variant served.
+    pub variant_key: &'a str,
+    /// The variant's params, converted once per revision.
+    #[serde(skip)]
+    pub params: &'a Arc<prost_types::Struct>,
+    /// Why this variant.
+    pub reason: Reason,
+    /// The experiment's mutual-exclusion layer, if any.
+    pub layer: Option<&'a str>,
+    /// A QA override chose the variant: the exposure is excluded from analysis.
+    pub forced: bool,
+    /// Whether an exposure should be logged (false for rollouts).
+    pub log_exposure: bool,
+}
+
+/// The result of [`CompiledSnapshot::evaluate`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignments<'a> {
+    /// The config revision served.
+    pub revision: i64,
+    /// The unit the hashes used.
+    pub unit: Unit<'a>,
+    /// Every experiment that assigned, ordered by experiment key. Empty without a unit.
+    pub assignments: Vec<Assignment<'a>>,
+}
+
+/// What deciding one experiment found, without allocating. Explanation mode turns it
+/// into an [`super::Outcome`], evaluation into an [`Assignment`] or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    NotInPlacement,
+    Override { variant: u16, matched: UnitType },
+    NotEligible,
+    NotRunning,
+    OutsideSchedule,
+    OutsideLayerRange { layer_index: u32, range: BucketRange, layer_bucket: u16 },
+    OutsideAllocation { layer_bucket: Option<u16>, alloc_bucket: u16 },
+    Assigned { variant: u16, layer_bucket: Option<u16>, alloc_bucket: u16, variant_bucket: u16 },
+    Rollout { variant: u16 },
+}
+
+/// Per-request state shared by every experiment decided for it.
+#[derive(Debug)]
+pub(crate) struct RequestScope<'s, 'r> {
+    context: &'r Context,
+    now_nanos: i128,
+    hasher: UnitHasher<'r>,
+    /// Overrides keyed by the user id, then by the session id: the user id wins.
+    user_hits: &'s [OverrideHit],
+    session_hits: &'s [OverrideHit],
+    layer_buckets: [u16; CACHED_LAYERS],
+}
+
+/// Whether the experiment's placement filter was already applied by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlacementFilter {
+    AlreadyMatched,
+    Check,
+}
+
+// === impl CompiledSnapshot ===
+
+impl CompiledSnapshot {
+    /// Assigns `request` at time `now` (the caller's clock: this crate reads none).
+    ///
+    /// Returns every experiment that assigned, ordered by key. Without a unit (no user id
+    /// and no session id) nothing assigns and `unit.unit_type` is [`UnitType::None`].
+    ///
+    /// ```
+    /// use vary_proto::assign::{AssignRequest, CompiledSnapshot, Context, Reason};
+    /// use vary_proto::model::{ExperimentSpec, Experiment, Snapshot, Status, Variant};
+    ///
+    /// let variant = |key: &str, control| Variant {
+    ///     key: key.into(), weight: 1.0, control, params: Default::default(), description: String::new(),
+    /// };
+    /// let experiment = Experiment {
+    ///     key: "reco_ymal_v1".into(),
+    ///     version: 3,
+    ///     status: Status::Running,
+    ///     rollout_variant_key: None,
+    ///     spec: ExperimentSpec {
+    ///         name: "You may also like, v1".into(), description: String::new(), hypothesis: String::new(),
+    ///         owner: "reco-team".into(), salt: String::new(), layer: None, allocation_bps: 10_000,
+    ///         variants: vec![variant("control", true), variant("treatment", false)],
+    ///         placements: vec!["pdp".into()], eligibility: vec![], schedule: Default::default(),
+    ///         overrides: Default::default(), metrics: vec![],
+    ///     },
+    /// };
+    /// let compiled = CompiledSnapshot::compile(&Snapshot { revision: 1, experiments: vec![experiment] })?;
+    ///
+    /// let request = AssignRequest {
+    ///     user_id: "u123".into(),
+    ///     context: Context { placement: "pdp".into(), ..Context::default() },
+    ///     ..AssignRequest::default()
+    /// };
+    /// let result = compiled.evaluate(&request, time::OffsetDateTime::UNIX_EPOCH);
+    /// // bucket("variant", "reco_ymal_v1", "u123") = 515 < 5000: the first variant.
+    /// assert_eq!(result.assignments[0].variant_key, "control");
+    /// assert_eq!(result.assignments[0].reason, Reason::Hash);
+    /// # Ok::<(), vary_proto::assign::CompileError>(())
+    /// ```
+    pub fn evaluate<'a>(
+        &'a self,
+        request: &'a AssignRequest,
+        now: OffsetDateTime,
+    ) -> Assignments<'a> {
+        let unit = request.unit();
+        let mut assignments = Vec::new();
+        if unit.unit_type == UnitType::None {
+            return Assignments { revision: self.revision, unit, assignments };
+        }
+        let mut scope = self.scope(request, unit, now);
+        if !request.experiment_keys.is_empty() {
+            for index in self.requested_indices(&request.experiment_keys) {
+                let decision = self.decide(index, &mut scope, PlacementFilter::Check);
+                assignments.extend(self.assignment(index, decision));
+            }
+            return Assignments { revision: self.revision, unit, assignments };
+        }
+        let live = self
+            .live_by_placement
+            .get(request.context.placement.as_str())
+            .unwrap_or(&self.live_everywhere);
+        for &index in live.iter() {
+            let decision = self.decide(index, &mut scope, PlacementFilter::AlreadyMatched);
+            assignments.extend(self.assignment(index, decision));
+        }
+        // DRAFT and PAUSED experiments assign only through an override, so they are not
+        // in the placement index: the (rare) hits for this unit add them here.
+        let before_overrides = assignments.len();
+        let (user_hits, session_hits) = (scope.user_hits, scope.session_hits);
+        for (position, hit) in user_hits.iter().chain(session_hits).enumerate() {
+            let shadowed_by_user_hit = position >= user_hits.len()
+                && user_hits.iter().any(|user_hit| user_hit.experiment == hit.experiment);
+            if !hit.override_only || shadowed_by_user_hit {
+                continue;
+            }
+            let decision = self.decide(hit.experiment, &mut scope, PlacementFilter::Check);
+            assignments.extend(self.assignment(hit.experiment, decision));
+        }
+        if assignments.len() > before_overrides {
+            assignments.sort_unstable_by(|a, b| a.experiment_key.cmp(b.experiment_key));
+        }
+        Assignments { revision: self.revision, unit, assignments }
+    }
+
+    pub(crate) fn scope<'s, 'r>(
+        &'s self,
+        request: &'r AssignRequest,
+        unit: Unit<'r>,
+        now: OffsetDateTime,
+    ) -> RequestScope<'s, 'r> {
+        let hits = |id: &str| -> &'s [OverrideHit] {
+            if id.is_empty() || self.overrides_by_unit.is_empty() {
+                return &[];
+            }
+            self.overrides_by_unit.get(id).map_or(&[], |hits| hits)
+        };
+        RequestScope {
+            context: &request.context,
+            now_nanos: now.unix_timestamp_nanos(),
+            hasher: UnitHasher::new(unit.id),
+            user_hits: hits(&request.user_id),
+            session_hits: hits(&request.session_id),
+            layer_buckets: [NOT_COMPUTED; CACHED_LAYERS],
+        }
+    }
+
+    /// Indices of the requested experiments that exist, in key order, once each.
+    pub(crate) fn requested_indices(&self, keys: &[String]) -> Vec<u32> {
+        let mut indices: Vec<u32> =
+            keys.iter().filter_map(|key| self.index_by_key.get(key.as_str()).copied()).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+    }
+
+    /// Decides one experiment, checking in the normative order: placement, override,
+    /// eligibility, status (rollout), schedule, layer range, allocation, variant.
+    pub(crate) fn decide(
+        &self,
+        index: u32,
+        scope: &mut RequestScope<'_, '_>,
+        placement: PlacementFilter,
+    ) -> Decision {
+        let experiment = &self.experiments[index as usize];
+        if placement == PlacementFilter::Check && !in_placement(experiment, scope.context) {
+            return Decision::NotInPlacement;
+        }
+        if overrides_apply(experiment.status)
+            && let Some(decision) = scope.override_for(index)
+        {
+            return decision;
+        }
+        if !experiment.rules.hold(scope.context) {
+            return Decision::NotEligible;
+        }
+        match (experiment.status, experiment.rollout_variant) {
+            (Status::Running, _) => {}
+            (Status::Stopped, Some(variant)) => return Decision::Rollout { variant },
+            _ => return Decision::NotRunning,
+        }
+        let before_start = experiment.window_start.is_some_and(|start| scope.now_nanos < start);
+        let at_or_after_end = experiment.window_end.is_some_and(|end| scope.now_nanos >= end);
+        if before_start || at_or_after_end {
+            return Decision::OutsideSchedule;
+        }
+        let layer_bucket = match experiment.layer {
+            None => None,
+            Some((layer_index, range)) => {
+                let layer_bucket = self.layer_bucket(layer_index, scope);
+                if !range.contains(u32::from(layer_bucket)) {
+                    return Decision::OutsideLayerRange { layer_index, range, layer_bucket };
+                }
+                Some(layer_bucket)
+            }
+        };
+        let alloc_bucket = scope.hasher.bucket(&experiment.alloc_key_prefix);
+        if u32::from(alloc_bucket) >= experiment.allocation_bps {
+            return Decision::OutsideAllocation { layer_bucket, alloc_bucket };
+        }
+        let variant_bucket = scope.hasher.bucket(&experiment.variant_key_prefix);
+        match range_index(&experiment.variant_ranges, variant_bucket) {
+            Some(variant) => Decision::Assigned {
+                variant: variant as u16,
+                layer_bucket,
+                alloc_bucket,
+                variant_bucket,
+            },
+            // Ranges cover 0..10000 by construction; refusing beats a wrong variant.
+            None => Decision::NotRunning,
+        }
+    }
+
+    fn layer_bucket(&self, layer_index: u32, scope: &mut RequestScope<'_, '_>) -> u16 {
+        let prefix = &self.layers[layer_index as usize].key_prefix;
+        let Some(cached) = scope.layer_buckets.get_mut(layer_index as usize) else {
+            return scope.hasher.bucket(prefix);
+        };
+        if *cached == NOT_COMPUTED {
+            *cached = scope.hasher.bucket(prefix);
+        }
+        *cached
+    }
+
+    /// The assignment a decision makes, if any.
+    pub(crate) fn assignment(&self, index: u32, decision: Decision) -> Option<Assignment<'_>> {
+        let experiment = &self.experiments[index as usize];
+        let (variant, reason) = match decision {
+            Decision::Assigned { variant, .. } => (variant, Reason::Hash),
+            Decision::Override { variant, .. } => (variant, Reason::Override),
+            Decision::Rollout { variant } => (variant, Reason::Rollout),
+            _ => return None,
+        };
+        let variant = &experiment.variants[usize::from(variant)];
+        Some(Assignment {
+            experiment_key: &experiment.key,
+            version: experiment.version,
+            variant_key: &variant.key,
+            params: &variant.params,
+            reason,
+            layer: experiment
+                .layer
+                .map(|(layer_index, _)| &*self.layers[layer_index as usize].name),
+            forced: reason == Reason::Override,
+            log_exposure: reason != Reason::Rollout,
+        })
+    }
+}
+
+pub(crate) fn in_placement(experiment: &CompiledExperiment, context: &Context) -> bool {
+    experiment.placements.is_empty()
+        || experiment.placements.iter().any(|placement| **placement == *context.placement)
+}
+
+// === impl RequestScope ===
+
+impl RequestScope<'_, '_> {
+    fn override_for(&self, experiment: u32) -> Option<Decision> {
+        let find = |hits: &[OverrideHit], matched| {
+            hits.iter()
+                .find(|hit| hit.experiment == experiment)
+                .map(|hit| Decision::Override { variant: hit.variant, matched })
+        };
+        find(self.user_hits, UnitType::User).or_else(|| find(self.session_hits, UnitType::Session))
+    }
+}

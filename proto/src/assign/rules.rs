@@ -1,0 +1,435 @@
+//! Eligibility rules, pre-parsed once per snapshot revision and tested per request.
+//!
+//! Semantics (DESIGN section 4 rule 3): an experiment's rule groups are OR-ed, the
+//! conditions in one group AND-ed, and no group at all means everyone is eligible. A
+//! missing attribute fails every operator except `neq`, `not_in` and `not_exists`.
+//! String operators compare bytes exactly (case-sensitive). The ordering operators
+//! (`lt`, `lte`, `gt`, `gte`) read the attribute with [`parse_rule_number`] and fail when
+//! it is not a number.
+
+use serde::Serialize;
+
+use super::request::Context;
+use crate::model::{Condition, Operator, RuleGroup};
+
+/// Where a condition's attribute comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AttributeSource {
+    Placement,
+    PageType,
+    Country,
+    Device,
+    LoggedIn,
+    /// Any other name: a key of [`Context::attributes`].
+    Free(Box<str>),
+}
+
+/// A condition's operator with its operands already parsed.
+#[derive(Debug, Clone, PartialEq)]
+enum Test {
+    Eq(Box<str>),
+    Neq(Box<str>),
+    /// Sorted and deduplicated, for binary search.
+    In(Box<[Box<str>]>),
+    NotIn(Box<[Box<str>]>),
+    Exists,
+    NotExists,
+    Lt(f64),
+    Lte(f64),
+    Gt(f64),
+    Gte(f64),
+}
+
+/// One pre-parsed condition.
+#[derive(Debug, Clone, PartialEq)]
+struct CompiledCondition {
+    source: AttributeSource,
+    test: Test,
+}
+
+/// An experiment's eligibility rules, ready to test against a [`Context`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct CompiledRules {
+    /// OR of groups, AND within a group; empty means everyone.
+    groups: Box<[Box<[CompiledCondition]>]>,
+}
+
+/// A condition whose operands do not fit its operator (a numeric operand that does not
+/// parse, no operand for `eq`); validation refuses these, so a valid snapshot has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MalformedCondition {
+    pub(crate) group: usize,
+    pub(crate) condition: usize,
+}
+
+/// The first condition of one rule group that did not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RuleFailure<'a> {
+    /// Index of the rule group in the experiment's `eligibility`.
+    pub group: usize,
+    /// Index of the condition inside that group.
+    pub condition: usize,
+    /// The attribute the condition tests.
+    pub attribute: &'a str,
+    /// The condition's operator.
+    pub operator: Operator,
+}
+
+/// Reads a rule attribute as a number for `lt`, `lte`, `gt` and `gte`.
+///
+/// Normative grammar, on the whole string (no whitespace trimmed, ASCII only):
+/// `[+-]? ( DIGITS ( "." DIGITS? )? | "." DIGITS ) ( [eE] [+-]? DIGITS )?`, read as the
+/// nearest IEEE-754 binary64 and refused when that is infinite (`1e400`). So `"42"`,
+/// `"-0.5"`, `".5"`, `"5."` and `"1e3"` are numbers; `""`, `" 5"`, `"0x10"`, `"1_000"`,
+/// `"inf"` and `"NaN"` are not.
+///
+/// ```
+/// use vary_proto::assign::parse_rule_number;
+///
+/// assert_eq!(parse_rule_number("1e3"), Some(1000.0));
+/// assert_eq!(parse_rule_number(" 5"), None);
+/// ```
+pub fn parse_rule_number(text: &str) -> Option<f64> {
+    if !matches_number_grammar(text.as_bytes()) {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|number| number.is_finite())
+}
+
+fn matches_number_grammar(bytes: &[u8]) -> bool {
+    fn skip_digits(bytes: &[u8], mut at: usize) -> usize {
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            at += 1;
+        }
+        at
+    }
+    let mut at = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
+    let integer_end = skip_digits(bytes, at);
+    let mut has_digits = integer_end > at;
+    at = integer_end;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction_end = skip_digits(bytes, at + 1);
+        has_digits |= fraction_end > at + 1;
+        at = fraction_end;
+    }
+    if !has_digits {
+        return false;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent_end = skip_digits(bytes, at);
+        if exponent_end == at {
+            return false;
+        }
+        at = exponent_end;
+    }
+    at == bytes.len()
+}
+
+// === impl CompiledRules ===
+
+impl CompiledRules {
+    /// Pre-parses `groups`. Numeric operands are trimmed and read with
+    /// [`parse_rule_number`], as validation reads them.
+    pub(crate) fn compile(groups: &[RuleGroup]) -> Result<Self, MalformedCondition> {
+        let groups = groups
+            .iter()
+            .enumerate()
+            .map(|(group_index, group)| {
+                group
+                    .conditions
+                    .iter()
+                    .enumerate()
+                    .map(|(condition_index, condition)| {
+                        CompiledCondition::compile(condition).ok_or(MalformedCondition {
+                            group: group_index,
+                            condition: condition_index,
+                        })
+                    })
+                    .collect::<Result<Box<[_]>, _>>()
+            })
+            .collect::<Result<Box<[_]>, _>>()?;
+        Ok(Self { groups })
+    }
+
+    /// Whether the context is eligible: no groups, or every condition of some group holds.
+    pub(crate) fn hold(&self, context: &Context) -> bool {
+        self.groups.is_empty()
+            || self
+                .groups
+                .iter()
+                .any(|group| group.iter().all(|condition| condition.holds(context)))
+    }
+
+    /// For each group, its first condition that fails (empty when there are no groups).
+    /// Only explanation mode calls this, so it may allocate.
+    pub(crate) fn failures(&self, context: &Context) -> Vec<RuleFailure<'_>> {
+        self.groups
+            .iter()
+            .enumerate()
+            .filter_map(|(group_index, group)| {
+                let condition_index =
+                    group.iter().position(|condition| !condition.holds(context))?;
+                let condition = &group[condition_index];
+                Some(RuleFailure {
+                    group: group_index,
+                    condition: condition_index,
+                    attribute: condition.source.name(),
+                    operator: condition.test.operator(),
+                })
+            })
+            .collect()
+    }
+}
+
+// === impl CompiledCondition ===
+
+impl CompiledCondition {
+    fn compile(condition: &Condition) -> Option<Self> {
+        let source = match condition.attribute.as_str() {
+            "placement" => AttributeSource::Placement,
+            "page_type" => AttributeSource::PageType,
+            "country" => AttributeSource::Country,
+            "device" => AttributeSource::Device,
+            "logged_in" => AttributeSource::LoggedIn,
+            other => AttributeSource::Free(other.into()),
+        };
+        let first_value = || condition.values.first().map(|value| Box::<str>::from(value.as_str()));
+        let number = || condition.values.first().and_then(|value| parse_rule_number(value.trim()));
+        let value_set = || {
+            let mut values: Vec<Box<str>> =
+                condition.values.iter().map(|value| value.as_str().into()).collect();
+            values.sort_unstable();
+            values.dedup();
+            values.into_boxed_slice()
+        };
+        let test = match condition.operator {
+            Operator::Eq => Test::Eq(first_value()?),
+            Operator::Neq => Test::Neq(first_value()?),
+            Operator::In => Test::In(value_set()),
+            Operator::NotIn => Test::NotIn(value_set()),
+            Operator::Exists => Test::Exists,
+            Operator::NotExists => Test::NotExists,
+            Operator::Lt => Test::Lt(number()?),
+            Operator::Lte => Test::Lte(number()?),
+            Operator::Gt => Test::Gt(number()?),
+            Operator::Gte => Test::Gte(number()?),
+        };
+        Some(Self { source, test })
+    }
+
+    fn holds(&self, context: &Context) -> bool {
+        let value = self.lookup(context);
+        let compare = |holds: fn(f64, f64) -> bool, operand: f64| {
+            value.and_then(parse_rule_number).is_some_and(|number| holds(number, operand))
+        };
+        match &self.test {
+            Test::Eq(expected) => value == Some(&**expected),
+            Test::Neq(expected) => value != Some(&**expected),
+            Test::In(values) => value.is_some_and(|value| contains(values, value)),
+            Test::NotIn(values) => !value.is_some_and(|value| contains(values, value)),
+            Test::Exists => value.is_some(),
+            Test::NotExists => value.is_none(),
+            Test::Lt(operand) => compare(|number, operand| number < operand, *operand),
+            Test::Lte(operand) => compare(|number, operand| number <= operand, *operand),
+            Test::Gt(operand) => compare(|number, operand| number > operand, *operand),
+            Test::Gte(operand) => compare(|number, operand| number >= operand, *operand),
+        }
+    }
+
+    /// The attribute's value, `None` when missing (see [`Context`]).
+    fn lookup<'c>(&self, context: &'c Context) -> Option<&'c str> {
+        let typed = |field: &'c String| (!field.is_empty()).then_some(field.as_str());
+        match &self.source {
+            AttributeSource::Placement => typed(&context.placement),
+            AttributeSource::PageType => typed(&context.page_type),
+            AttributeSource::Country => typed(&context.country),
+            AttributeSource::Device => typed(&context.device),
+            AttributeSource::LoggedIn => {
+                context.logged_in.map(|logged_in| if logged_in { "true" } else { "false" })
+            }
+            AttributeSource::Free(name) => context.attributes.get(&**name).map(String::as_str),
+        }
+    }
+}
+
+// === impl AttributeSource ===
+
+impl AttributeSource {
+    fn name(&self) -> &str {
+        match self {
+            AttributeSource::Placement => "placement",
+            AttributeSource::PageType => "page_type",
+            AttributeSource::Country => "country",
+            AttributeSource::Device => "device",
+            AttributeSource::LoggedIn => "logged_in",
+            AttributeSource::Free(name) => name,
+        }
+    }
+}
+
+// === impl Test ===
+
+impl Test {
+    fn operator(&self) -> Operator {
+        match self {
+            Test::Eq(_) => Operator::Eq,
+            Test::Neq(_) => Operator::Neq,
+            Test::In(_) => Operator::In,
+            Test::NotIn(_) => Operator::NotIn,
+            Test::Exists => Operator::Exists,
+            Test::NotExists => Operator::NotExists,
+            Test::Lt(_) => Operator::Lt,
+            Test::Lte(_) => Operator::Lte,
+            Test::Gt(_) => Operator::Gt,
+            Test::Gte(_) => Operator::Gte,
+        }
+    }
+}
+
+fn contains(sorted_values: &[Box<str>], value: &str) -> bool {
+    sorted_values.binary_search_by(|candidate| (**candidate).cmp(value)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(attribute: &str, operator: Operator, values: &[&str]) -> Condition {
+        Condition {
+            attribute: attribute.to_owned(),
+            operator,
+            values: values.iter().map(|value| (*value).to_owned()).collect(),
+        }
+    }
+
+    fn rules(groups: Vec<Vec<Condition>>) -> CompiledRules {
+        let groups: Vec<RuleGroup> =
+            groups.into_iter().map(|conditions| RuleGroup { conditions }).collect();
+        CompiledRules::compile(&groups).expect("test operands are numbers")
+    }
+
+    fn context() -> Context {
+        Context {
+            placement: "pdp".into(),
+            country: "DE".into(),
+            logged_in: Some(true),
+            attributes: [("age".to_owned(), "34".to_owned()), ("note".to_owned(), String::new())]
+                .into(),
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn number_grammar_accepts_plain_decimals_and_exponents() {
+        for (text, expected) in
+            [("42", 42.0), ("-0.5", -0.5), ("+3", 3.0), (".5", 0.5), ("5.", 5.0), ("1E-2", 0.01)]
+        {
+            assert_eq!(parse_rule_number(text), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn number_grammar_refuses_everything_else() {
+        for text in [
+            "", " 5", "5 ", ".", "+", "e5", "1e", "1e+", "0x10", "1_000", "inf", "NaN", "1e400",
+            "١",
+        ] {
+            assert_eq!(parse_rule_number(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn missing_attributes_pass_only_neq_not_in_and_not_exists() {
+        let context = context();
+        let passing = [
+            condition("segment", Operator::Neq, &["x"]),
+            condition("segment", Operator::NotIn, &["x"]),
+            condition("segment", Operator::NotExists, &[]),
+            condition("device", Operator::NotExists, &[]),
+        ];
+        for condition in passing {
+            assert!(rules(vec![vec![condition.clone()]]).hold(&context), "{condition:?}");
+        }
+        let failing = [
+            condition("segment", Operator::Eq, &["x"]),
+            condition("segment", Operator::In, &["x"]),
+            condition("segment", Operator::Exists, &[]),
+            condition("segment", Operator::Lt, &["1"]),
+            condition("segment", Operator::Gte, &["1"]),
+            condition("device", Operator::Eq, &[""]),
+        ];
+        for condition in failing {
+            assert!(!rules(vec![vec![condition.clone()]]).hold(&context), "{condition:?}");
+        }
+    }
+
+    #[test]
+    fn typed_fields_and_free_attributes_are_both_reachable() {
+        let context = context();
+        for condition in [
+            condition("placement", Operator::Eq, &["pdp"]),
+            condition("country", Operator::In, &["FR", "DE"]),
+            condition("logged_in", Operator::Eq, &["true"]),
+            condition("age", Operator::Gte, &["34"]),
+            condition("age", Operator::Lt, &[" 35 "]),
+            condition("note", Operator::Exists, &[]),
+            condition("note", Operator::Eq, &[""]),
+        ] {
+            assert!(rules(vec![vec![condition.clone()]]).hold(&context), "{condition:?}");
+        }
+        assert!(!rules(vec![vec![condition("country", Operator::Eq, &["de"])]]).hold(&context));
+        assert!(!rules(vec![vec![condition("country", Operator::Lt, &["5"])]]).hold(&context));
+    }
+
+    #[test]
+    fn groups_are_or_conditions_are_and() {
+        let context = context();
+        let de = condition("country", Operator::Eq, &["DE"]);
+        let fr = condition("country", Operator::Eq, &["FR"]);
+        let pdp = condition("placement", Operator::Eq, &["pdp"]);
+        assert!(rules(vec![vec![fr.clone()], vec![de.clone(), pdp.clone()]]).hold(&context));
+        assert!(!rules(vec![vec![fr.clone(), pdp.clone()]]).hold(&context));
+        assert!(rules(vec![]).hold(&context));
+    }
+
+    #[test]
+    fn failures_name_the_first_failing_condition_of_each_group() {
+        let groups = vec![
+            RuleGroup {
+                conditions: vec![
+                    condition("country", Operator::Eq, &["DE"]),
+                    condition("device", Operator::Exists, &[]),
+                ],
+            },
+            RuleGroup { conditions: vec![condition("age", Operator::Gt, &["40"])] },
+        ];
+        let compiled = CompiledRules::compile(&groups).expect("operands are numbers");
+        let context = context();
+        let failures = compiled.failures(&context);
+        assert_eq!(
+            failures,
+            vec![
+                RuleFailure {
+                    group: 0,
+                    condition: 1,
+                    attribute: "device",
+                    operator: Operator::Exists
+                },
+                RuleFailure { group: 1, condition: 0, attribute: "age", operator: Operator::Gt },
+            ]
+        );
+    }
+
+    #[test]
+    fn unparsable_operands_are_reported_by_position() {
+        let groups = vec![RuleGroup { conditions: vec![condition("age", Operator::Lt, &["x"])] }];
+        assert_eq!(
+            CompiledRules::compile(&groups),
+            Err(MalformedCondition { group: 0, condition: 0 })
+        );
+    }
+}
