@@ -1,1 +1,55 @@
-fn main() {}
+//! `vary-control-plane`: parse the configuration, start tracing, bind, run.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use tokio::net::TcpListener;
+use vary_control_plane::{
+    config::{Cli, Command},
+    db, run,
+    shutdown::shutdown_signal,
+    telemetry,
+};
+
+/// Exit status for an invalid configuration (sysexits EX_USAGE), as clap uses for bad flags.
+const EX_CONFIG: u8 = 64;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => db::run_migrations(&cli.config.database_url).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = ?error, "control plane failed");
+            ExitCode::from(if error.is::<std::net::AddrParseError>() { EX_CONFIG } else { 1 })
+        }
+    }
+}
+
+async fn serve(config: vary_control_plane::Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("bind {}", config.listen_addr))?;
+    let grace = config.shutdown_grace();
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, config, async move {
+        shutdown_signal().await;
+        let _ = drained_tx.send(());
+    }));
+    tokio::select! {
+        result = server => result.context("server task panicked")?,
+        () = async {
+            let _ = drained_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(?grace, "grace period over, exiting with requests in flight");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The control plane's configuration: flags with environment fallbacks, parsed once.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Command line of `vary-control-plane`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vary-control-plane",
+    version,
+    about = "Vary control plane: experiments, versions and config distribution"
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "VARY_LISTEN_ADDR", default_value = "127.0.0.1:7070")]
+    pub listen_addr: SocketAddr,
+    /// PostgreSQL connection string (postgres://user:password@host:port/db).
+    #[arg(long, env = "VARY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: DatabaseUrl,
+    /// Most connections the pool opens to PostgreSQL.
+    #[arg(long, env = "VARY_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+    /// Log output format.
+    #[arg(long, env = "VARY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Longest time a graceful shutdown waits for in-flight work, in seconds.
+    #[arg(long, env = "VARY_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// A database URL that never prints its password (`Debug` shows only host and database).
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+// === impl Config ===
+
+impl Config {
+    /// The grace period as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
+// === impl DatabaseUrl ===
+
+impl DatabaseUrl {
+    /// The full URL, secrets included: pass it to the driver, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self(url.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let after_credentials = self.0.rsplit('@').next().unwrap_or_default();
+        write!(f, "DatabaseUrl(…@{after_credentials})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_debug_hides_the_password() {
+        let url = DatabaseUrl::from("postgres://vary:s3cret@db:5432/vary".to_owned());
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db:5432/vary"), "{shown}");
+    }
+}

@@ -1,0 +1,115 @@
+//! A real control plane on a real socket, over a fresh database, for one test.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context as _, bail};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use vary_control_plane::config::{Config, DatabaseUrl, LogFormat};
+use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
+
+use crate::postgres::{TestDatabase, TestPostgres};
+
+/// Longest a test waits for a control plane to report SERVING.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A control plane running inside the test process.
+#[derive(Debug)]
+pub struct TestControlPlane {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The database it uses (shared with other replicas started on it).
+    pub database: TestDatabase,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestControlPlane {
+    /// A control plane over a fresh database, once it reports SERVING.
+    pub async fn start() -> anyhow::Result<Self> {
+        crate::init_tracing();
+        let database = TestPostgres::create_database().await?;
+        Self::start_on(database).await
+    }
+
+    /// Another replica on `database`, once it reports SERVING.
+    pub async fn start_on(database: TestDatabase) -> anyhow::Result<Self> {
+        let server = Self::spawn_on(database).await?;
+        server.wait_until_serving().await?;
+        Ok(server)
+    }
+
+    /// A replica on `database`, bound and running but maybe not SERVING yet.
+    pub async fn spawn_on(database: TestDatabase) -> anyhow::Result<Self> {
+        crate::init_tracing();
+        // Bind before spawning, so the address is known and connections queue up.
+        let listener = TcpListener::bind("127.0.0.1:0").await.context("bind a free port")?;
+        let addr = listener.local_addr()?;
+        let config = Config {
+            listen_addr: addr,
+            database_url: DatabaseUrl::from(database.url.clone()),
+            db_pool_size: 8,
+            log_format: LogFormat::Text,
+            shutdown_grace_seconds: 5,
+        };
+        let shutdown = CancellationToken::new();
+        let stopped = shutdown.clone();
+        let task = tokio::spawn(vary_control_plane::run(listener, config, async move {
+            stopped.cancelled().await;
+        }));
+        Ok(Self { addr, database, shutdown, task })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A connected channel.
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
+        Channel::from_shared(self.endpoint())?
+            .connect()
+            .await
+            .context("connect to the control plane")
+    }
+
+    /// An `ExperimentService` client over a new connection.
+    pub async fn experiments(&self) -> anyhow::Result<ExperimentServiceClient<Channel>> {
+        Ok(ExperimentServiceClient::new(self.channel().await?))
+    }
+
+    /// Waits for `grpc.health.v1` to report SERVING (migrations done), by watching the
+    /// health stream rather than sleeping.
+    pub async fn wait_until_serving(&self) -> anyhow::Result<()> {
+        let watch = async {
+            let mut health = HealthClient::new(self.channel().await?);
+            let mut updates =
+                health.watch(HealthCheckRequest { service: String::new() }).await?.into_inner();
+            while let Some(update) = updates.message().await? {
+                if update.status == ServingStatus::Serving as i32 {
+                    return Ok(());
+                }
+            }
+            bail!("health stream ended before SERVING")
+        };
+        tokio::time::timeout(READY_TIMEOUT, watch)
+            .await
+            .context("control plane not SERVING in time")?
+    }
+
+    /// Shuts down and waits for the server to finish; re-raises a panic from it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        match self.task.await {
+            Ok(result) => result,
+            Err(join_error) if join_error.is_panic() => {
+                std::panic::resume_unwind(join_error.into_panic())
+            }
+            Err(join_error) => Err(join_error.into()),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Specs for tests: one valid baseline that each test bends to what it checks.
+
+use std::collections::BTreeMap;
+
+use vary_proto::{model::json_to_struct, pb};
+
+/// A valid two-variant spec in the style of the recommender team's experiments.
+pub fn spec(name: &str) -> pb::ExperimentSpec {
+    let params = |model_version: &str| {
+        let json =
+            serde_json::json!({ "model_version": model_version, "rerank_weight_style": 0.6 });
+        json_to_struct(json.as_object().expect("literal object"))
+    };
+    pb::ExperimentSpec {
+        name: name.to_owned(),
+        description: "You-may-also-like candidates from the v3 model".to_owned(),
+        hypothesis: "v3 raises add-to-cart rate on PDP".to_owned(),
+        owner: "reco-team".to_owned(),
+        allocation_bps: 10_000,
+        variants: vec![
+            pb::Variant {
+                key: "control".to_owned(),
+                weight: 50.0,
+                control: true,
+                params: Some(params("v2")),
+                description: String::new(),
+            },
+            pb::Variant {
+                key: "treatment".to_owned(),
+                weight: 50.0,
+                control: false,
+                params: Some(params("v3")),
+                description: String::new(),
+            },
+        ],
+        placements: vec!["pdp".to_owned()],
+        eligibility: vec![pb::RuleGroup {
+            conditions: vec![pb::Condition {
+                attribute: "country".to_owned(),
+                operator: pb::Operator::In as i32,
+                values: vec!["DE".to_owned(), "FR".to_owned()],
+            }],
+        }],
+        overrides: BTreeMap::from([("qa-user-1".to_owned(), "treatment".to_owned())]),
+        metrics: vec![pb::Metric {
+            key: "add_to_cart_rate".to_owned(),
+            role: pb::MetricRole::Primary as i32,
+            kind: pb::MetricKind::Conversion as i32,
+            event_type: "add_to_cart".to_owned(),
+            direction: pb::MetricDirection::Increase as i32,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// [`spec`] placed in `layer` at `[start, end)`.
+pub fn spec_in_layer(name: &str, layer: &str, start: u32, end: u32) -> pb::ExperimentSpec {
+    pb::ExperimentSpec {
+        layer: layer.to_owned(),
+        layer_range: Some(pb::BucketRange { start, end }),
+        ..spec(name)
+    }
+}
