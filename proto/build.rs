@@ -5,7 +5,13 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTO_FILES: &[&str] = &["vary/v1/experiment.proto", "vary/v1/experiment_service.proto"];
+const PROTO_FILES: &[&str] = &[
+    "vary/v1/experiment.proto",
+    "vary/v1/experiment_service.proto",
+    "vary/v1/config_distribution.proto",
+    "vary/v1/fleet.proto",
+    "vary/v1/assignment.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=vary");
