@@ -1,0 +1,110 @@
+//! Vary's edge agent: a sidecar that follows the control plane's config stream (Watch),
+//! keeps the latest valid snapshot in memory and on disk, and answers `Assign` and
+//! `Explain` from memory, through control-plane outages and its own restarts.
+//!
+//! Code map: [`config`] (flags), [`sync`] (the Watch client), [`snapshot`] (the served
+//! snapshot, lock-free), [`lkg`] (the last-known-good file), [`serve`] and [`respond`]
+//! (the gRPC service), [`server`] (router, health), [`backoff`], [`convert`] (pb → model).
+
+pub mod backoff;
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod lkg;
+pub mod respond;
+pub mod serve;
+pub mod server;
+pub mod shutdown;
+pub mod snapshot;
+pub mod sync;
+pub mod telemetry;
+
+use std::{future::Future, sync::Arc};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+
+pub use config::Config;
+pub use error::Error;
+pub use sync::Hooks;
+
+use crate::{
+    backoff::Backoff,
+    snapshot::SnapshotStore,
+    sync::{SyncSettings, Syncer},
+};
+
+/// Runs the agent on an already-bound `listener` until `shutdown` completes.
+///
+/// Health is NOT_SERVING until a snapshot is loaded (from the stream, or from the
+/// last-known-good file when the control plane is unreachable), then SERVING, and stays
+/// so on control-plane disconnects. On shutdown: health NOT_SERVING, stop accepting, let
+/// in-flight calls finish, end the Watch stream.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    run_with_hooks(listener, config, Hooks::default(), shutdown).await
+}
+
+/// [`run`] with test hooks (for example, one that corrupts received snapshots).
+pub async fn run_with_hooks(
+    listener: TcpListener,
+    config: Config,
+    hooks: Hooks,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    config.validate()?;
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    server::set_health(&reporter, ServingStatus::NotServing).await;
+    let store = Arc::new(SnapshotStore::new());
+    let cancel = CancellationToken::new();
+
+    let agent_id = config.resolved_agent_id();
+    let settings = SyncSettings {
+        endpoint: config.control_plane_addr.clone(),
+        agent_id: agent_id.clone(),
+        labels: config.label_map(),
+        backoff: Backoff { min: config.backoff_min, max: config.backoff_max },
+        first_message_timeout: config.first_message_timeout,
+        idle_timeout: config.idle_timeout,
+        state_dir: config.state_dir.clone(),
+    };
+    let sync_span = tracing::info_span!("sync", agent_id = %agent_id);
+    let sync_task = tokio::spawn(tracing::Instrument::instrument(
+        Syncer::new(settings, store.clone(), hooks).run(cancel.clone()),
+        sync_span,
+    ));
+    let health_task = tokio::spawn(server::serving_once_loaded(
+        store.subscribe(),
+        reporter.clone(),
+        cancel.clone(),
+    ));
+
+    let drain = {
+        let cancel = cancel.clone();
+        let reporter = reporter.clone();
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = cancel.cancelled() => {}
+            }
+            tracing::info!("shutting down: health NOT_SERVING, draining requests");
+            cancel.cancel();
+            server::set_health(&reporter, ServingStatus::NotServing).await;
+        }
+    };
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, agent_id = %agent_id, "edge agent listening");
+    let served = server::serve(listener, serve::AssignApi::new(store), health_service, drain).await;
+    cancel.cancel();
+    health_task.abort();
+    if let Err(join_error) = sync_task.await
+        && join_error.is_panic()
+    {
+        std::panic::resume_unwind(join_error.into_panic());
+    }
+    served
+}

@@ -1,0 +1,77 @@
+//! The gRPC server: health, reflection and `AssignmentService` on one listener, and the
+//! health transitions.
+
+use std::{future::Future, time::Duration};
+
+use tokio::{net::TcpListener, sync::watch};
+use tokio_util::sync::CancellationToken;
+use tonic::{server::NamedService, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use vary_proto::pb::assignment_service_server::AssignmentServiceServer;
+
+use crate::{error::Error, serve::AssignApi};
+
+/// Largest request or response message accepted, in bytes. Assign requests are small;
+/// the bound keeps a misbehaving client from making the agent allocate much.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// The services whose health is reported, besides the empty (whole-server) name.
+pub fn health_checked_services() -> [&'static str; 1] {
+    [<AssignmentServiceServer<AssignApi> as NamedService>::NAME]
+}
+
+/// Marks the server and every service as `status`. Set explicitly for "" too: tonic-health
+/// reports the empty name as SERVING by default, which would admit traffic too early.
+pub async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for service in health_checked_services() {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+/// Turns health SERVING once the store holds a snapshot, unless `cancel` fires first.
+/// It never turns it back: a control-plane outage must not pull the app pod out of its
+/// Service while the agent still answers from its last snapshot.
+pub async fn serving_once_loaded(
+    mut revision: watch::Receiver<i64>,
+    reporter: HealthReporter,
+    cancel: CancellationToken,
+) {
+    let loaded = tokio::select! {
+        () = cancel.cancelled() => return,
+        loaded = revision.wait_for(|revision| *revision != 0) => loaded.map(|revision| *revision),
+    };
+    if let Ok(revision) = loaded
+        && !cancel.is_cancelled()
+    {
+        set_health(&reporter, ServingStatus::Serving).await;
+        tracing::info!(revision, "snapshot loaded: health SERVING");
+    }
+}
+
+/// Serves until `shutdown` completes, then stops accepting and lets in-flight calls end.
+pub async fn serve(
+    listener: TcpListener,
+    assign: AssignApi,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let assign_service = AssignmentServiceServer::new(assign)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    Server::builder()
+        .timeout(Duration::from_secs(5))
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(assign_service)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
