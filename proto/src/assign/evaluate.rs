@@ -50,15 +50,16 @@ pub struct Assignment<'a> {
     pub log_exposure: bool,
 }
 
-/// The result of [`CompiledSnapshot::evaluate`].
+/// The result of [`CompiledSnapshot::evaluate`]: borrows the snapshot (`'s`) and, for
+/// the unit id only, the request (`'r`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Assignments<'a> {
+pub struct Assignments<'s, 'r> {
     /// The config revision served.
     pub revision: i64,
     /// The unit the hashes used.
-    pub unit: Unit<'a>,
+    pub unit: Unit<'r>,
     /// Every experiment that assigned, ordered by experiment key. Empty without a unit.
-    pub assignments: Vec<Assignment<'a>>,
+    pub assignments: Vec<Assignment<'s>>,
 }
 
 /// What deciding one experiment found, without allocating. Explanation mode turns it
@@ -85,14 +86,9 @@ pub(crate) struct RequestScope<'s, 'r> {
     /// Overrides keyed by the user id, then by the session id: the user id wins.
     user_hits: &'s [OverrideHit],
     session_hits: &'s [OverrideHit],
+    /// Whether either list is non-empty: most requests skip the override check.
+    has_override_hits: bool,
     layer_buckets: [u16; CACHED_LAYERS],
-}
-
-/// Whether the experiment's placement filter was already applied by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PlacementFilter {
-    AlreadyMatched,
-    Check,
 }
 
 // === impl CompiledSnapshot ===
@@ -136,11 +132,11 @@ impl CompiledSnapshot {
     /// assert_eq!(result.assignments[0].reason, Reason::Hash);
     /// # Ok::<(), vary_proto::assign::CompileError>(())
     /// ```
-    pub fn evaluate<'a>(
-        &'a self,
-        request: &'a AssignRequest,
+    pub fn evaluate<'s, 'r>(
+        &'s self,
+        request: &'r AssignRequest,
         now: OffsetDateTime,
-    ) -> Assignments<'a> {
+    ) -> Assignments<'s, 'r> {
         let unit = request.unit();
         let mut assignments = Vec::new();
         if unit.unit_type == UnitType::None {
@@ -149,8 +145,9 @@ impl CompiledSnapshot {
         let mut scope = self.scope(request, unit, now);
         if !request.experiment_keys.is_empty() {
             for index in self.requested_indices(&request.experiment_keys) {
-                let decision = self.decide(index, &mut scope, PlacementFilter::Check);
-                assignments.extend(self.assignment(index, decision));
+                if in_placement(&self.experiments[index as usize], &request.context) {
+                    assignments.extend(self.choose(index, &mut scope));
+                }
             }
             return Assignments { revision: self.revision, unit, assignments };
         }
@@ -159,8 +156,7 @@ impl CompiledSnapshot {
             .get(request.context.placement.as_str())
             .unwrap_or(&self.live_everywhere);
         for &index in live.iter() {
-            let decision = self.decide(index, &mut scope, PlacementFilter::AlreadyMatched);
-            assignments.extend(self.assignment(index, decision));
+            assignments.extend(self.choose(index, &mut scope));
         }
         // DRAFT and PAUSED experiments assign only through an override, so they are not
         // in the placement index: the (rare) hits for this unit add them here.
@@ -169,11 +165,13 @@ impl CompiledSnapshot {
         for (position, hit) in user_hits.iter().chain(session_hits).enumerate() {
             let shadowed_by_user_hit = position >= user_hits.len()
                 && user_hits.iter().any(|user_hit| user_hit.experiment == hit.experiment);
-            if !hit.override_only || shadowed_by_user_hit {
+            if !hit.override_only
+                || shadowed_by_user_hit
+                || !in_placement(&self.experiments[hit.experiment as usize], &request.context)
+            {
                 continue;
             }
-            let decision = self.decide(hit.experiment, &mut scope, PlacementFilter::Check);
-            assignments.extend(self.assignment(hit.experiment, decision));
+            assignments.extend(self.choose(hit.experiment, &mut scope));
         }
         if assignments.len() > before_overrides {
             assignments.sort_unstable_by(|a, b| a.experiment_key.cmp(b.experiment_key));
@@ -193,12 +191,15 @@ impl CompiledSnapshot {
             }
             self.overrides_by_unit.get(id).map_or(&[], |hits| hits)
         };
+        let user_hits = hits(&request.user_id);
+        let session_hits = hits(&request.session_id);
         RequestScope {
             context: &request.context,
             now_nanos: now.unix_timestamp_nanos(),
             hasher: UnitHasher::new(unit.id),
-            user_hits: hits(&request.user_id),
-            session_hits: hits(&request.session_id),
+            user_hits,
+            session_hits,
+            has_override_hits: !user_hits.is_empty() || !session_hits.is_empty(),
             layer_buckets: [NOT_COMPUTED; CACHED_LAYERS],
         }
     }
@@ -212,16 +213,56 @@ impl CompiledSnapshot {
         indices
     }
 
+    /// The hot path's version of [`Self::decide`] for an experiment whose placement
+    /// matches: the same result, with the checks reordered cheapest-first (status,
+    /// schedule and the per-request cached layer bucket before the rules), which is
+    /// sound because everything after the override is a conjunction of pure tests.
+    /// `explanation_agrees_with_evaluation` and the conformance vectors hold the two
+    /// functions to the same answers.
+    fn choose(&self, index: u32, scope: &mut RequestScope<'_, '_>) -> Option<Assignment<'_>> {
+        let experiment = &self.experiments[index as usize];
+        if scope.has_override_hits
+            && overrides_apply(experiment.status)
+            && let Some(decision) = scope.override_for(index)
+        {
+            return self.assignment(index, decision);
+        }
+        match (experiment.status, experiment.rollout_variant) {
+            (Status::Running, _) => {}
+            (Status::Stopped, Some(variant)) => {
+                return experiment
+                    .rules
+                    .hold(scope.context)
+                    .then(|| self.assignment(index, Decision::Rollout { variant }))
+                    .flatten();
+            }
+            _ => return None,
+        }
+        if !in_window(experiment, scope.now_nanos) {
+            return None;
+        }
+        let layer_bucket = match experiment.layer {
+            None => None,
+            Some((layer_index, range)) => {
+                let layer_bucket = self.layer_bucket(layer_index, scope);
+                if !range.contains(u32::from(layer_bucket)) {
+                    return None;
+                }
+                Some(layer_bucket)
+            }
+        };
+        if !experiment.rules.hold(scope.context) {
+            return None;
+        }
+        let decision = self.hash_decision(experiment, layer_bucket, scope);
+        self.assignment(index, decision)
+    }
+
     /// Decides one experiment, checking in the normative order: placement, override,
     /// eligibility, status (rollout), schedule, layer range, allocation, variant.
-    pub(crate) fn decide(
-        &self,
-        index: u32,
-        scope: &mut RequestScope<'_, '_>,
-        placement: PlacementFilter,
-    ) -> Decision {
+    pub(crate) fn decide(&self, index: u32, scope: &mut RequestScope<'_, '_>) -> Decision {
         let experiment = &self.experiments[index as usize];
-        if placement == PlacementFilter::Check && !in_placement(experiment, scope.context) {
+        if !in_placement(experiment, scope.context) {
             return Decision::NotInPlacement;
         }
         if overrides_apply(experiment.status)
@@ -237,9 +278,7 @@ impl CompiledSnapshot {
             (Status::Stopped, Some(variant)) => return Decision::Rollout { variant },
             _ => return Decision::NotRunning,
         }
-        let before_start = experiment.window_start.is_some_and(|start| scope.now_nanos < start);
-        let at_or_after_end = experiment.window_end.is_some_and(|end| scope.now_nanos >= end);
-        if before_start || at_or_after_end {
+        if !in_window(experiment, scope.now_nanos) {
             return Decision::OutsideSchedule;
         }
         let layer_bucket = match experiment.layer {
@@ -252,6 +291,16 @@ impl CompiledSnapshot {
                 Some(layer_bucket)
             }
         };
+        self.hash_decision(experiment, layer_bucket, scope)
+    }
+
+    /// Allocation, then variant: the last two checks, shared by both orders.
+    fn hash_decision(
+        &self,
+        experiment: &CompiledExperiment,
+        layer_bucket: Option<u16>,
+        scope: &mut RequestScope<'_, '_>,
+    ) -> Decision {
         let alloc_bucket = scope.hasher.bucket(&experiment.alloc_key_prefix);
         if u32::from(alloc_bucket) >= experiment.allocation_bps {
             return Decision::OutsideAllocation { layer_bucket, alloc_bucket };
@@ -303,6 +352,12 @@ impl CompiledSnapshot {
             log_exposure: reason != Reason::Rollout,
         })
     }
+}
+
+/// Whether `now` is inside the experiment's `[start, end)` window.
+fn in_window(experiment: &CompiledExperiment, now_nanos: i128) -> bool {
+    experiment.window_start.is_none_or(|start| start <= now_nanos)
+        && experiment.window_end.is_none_or(|end| now_nanos < end)
 }
 
 pub(crate) fn in_placement(experiment: &CompiledExperiment, context: &Context) -> bool {

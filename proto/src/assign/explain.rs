@@ -3,24 +3,27 @@
 //! function as [`CompiledSnapshot::evaluate`], so the two cannot disagree; it is slower
 //! (it visits every experiment and allocates) and is not meant for the hot path.
 
+use std::fmt;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::compile::CompiledSnapshot;
-use super::evaluate::{Decision, PlacementFilter};
+use super::evaluate::Decision;
 use super::request::{AssignRequest, Unit, UnitType};
 use super::rules::RuleFailure;
-use crate::model::{BucketRange, Schedule, Status};
+use crate::model::{BucketRange, Operator, Schedule, Status};
 
-/// The result of [`CompiledSnapshot::explain`].
+/// The result of [`CompiledSnapshot::explain`]: borrows the snapshot (`'s`) and, for
+/// the unit id only, the request (`'r`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Explanations<'a> {
+pub struct Explanations<'s, 'r> {
     /// The config revision explained.
     pub revision: i64,
     /// The unit the hashes used.
-    pub unit: Unit<'a>,
+    pub unit: Unit<'r>,
     /// One entry per experiment considered, ordered by key.
-    pub experiments: Vec<Explanation<'a>>,
+    pub experiments: Vec<Explanation<'s>>,
 }
 
 /// Why one experiment did or did not assign.
@@ -30,6 +33,8 @@ pub struct Explanation<'a> {
     pub experiment_key: &'a str,
     /// The experiment version the snapshot holds.
     pub version: i64,
+    /// The experiment's status in the snapshot.
+    pub status: Status,
     /// The first check, in the normative order, that decided.
     pub outcome: Outcome<'a>,
 }
@@ -120,11 +125,11 @@ impl CompiledSnapshot {
     /// assert!(explained.experiments.iter().all(|entry| entry.outcome == Outcome::NoUnit));
     /// # Ok::<(), vary_proto::assign::CompileError>(())
     /// ```
-    pub fn explain<'a>(
-        &'a self,
-        request: &'a AssignRequest,
+    pub fn explain<'s, 'r>(
+        &'s self,
+        request: &'r AssignRequest,
         now: OffsetDateTime,
-    ) -> Explanations<'a> {
+    ) -> Explanations<'s, 'r> {
         let unit = request.unit();
         let indices: Vec<u32> = if request.experiment_keys.is_empty() {
             (0..self.experiments.len() as u32).collect()
@@ -139,12 +144,13 @@ impl CompiledSnapshot {
                 let outcome = if unit.unit_type == UnitType::None {
                     Outcome::NoUnit
                 } else {
-                    let decision = self.decide(index, &mut scope, PlacementFilter::Check);
+                    let decision = self.decide(index, &mut scope);
                     self.outcome(index, decision, request)
                 };
                 Explanation {
                     experiment_key: &experiment.key,
                     version: experiment.version,
+                    status: experiment.status,
                     outcome,
                 }
             })
@@ -152,12 +158,7 @@ impl CompiledSnapshot {
         Explanations { revision: self.revision, unit, experiments }
     }
 
-    fn outcome<'a>(
-        &'a self,
-        index: u32,
-        decision: Decision,
-        request: &'a AssignRequest,
-    ) -> Outcome<'a> {
+    fn outcome(&self, index: u32, decision: Decision, request: &AssignRequest) -> Outcome<'_> {
         let experiment = &self.experiments[index as usize];
         let variant_key = |variant: u16| &*experiment.variants[usize::from(variant)].key;
         match decision {
@@ -198,7 +199,7 @@ impl CompiledSnapshot {
 
 // === impl Outcome ===
 
-impl Outcome<'_> {
+impl<'a> Outcome<'a> {
     /// The snake_case name of the outcome (`assigned`, `outside_allocation`, …), as in the
     /// conformance vectors.
     pub fn kind(&self) -> &'static str {
@@ -217,12 +218,119 @@ impl Outcome<'_> {
     }
 
     /// The variant served, when the experiment assigned.
-    pub fn variant_key(&self) -> Option<&str> {
+    pub fn variant_key(&self) -> Option<&'a str> {
         match self {
             Outcome::Override { variant_key, .. }
             | Outcome::Assigned { variant_key, .. }
-            | Outcome::Rollout { variant_key } => Some(variant_key),
+            | Outcome::Rollout { variant_key } => Some(*variant_key),
             _ => None,
         }
+    }
+}
+
+/// A sentence for humans (the `detail` of an Explain response), e.g.
+/// `not eligible: group 0 failed at condition 1 (country in)`.
+impl fmt::Display for Outcome<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::NoUnit => f.write_str("no user id and no session id: nothing assigns"),
+            Outcome::NotInPlacement { placements } => {
+                write!(f, "runs only on placements {}", placements.join(", "))
+            }
+            Outcome::Override { variant_key, matched } => {
+                write!(f, "QA override by {} id forces variant {variant_key}", matched.as_str())
+            }
+            Outcome::NotEligible { failures } => {
+                f.write_str("not eligible:")?;
+                for (position, failure) in failures.iter().enumerate() {
+                    let separator = if position == 0 { " " } else { "; " };
+                    write!(
+                        f,
+                        "{separator}group {} failed at condition {} ({} {})",
+                        failure.group,
+                        failure.condition,
+                        failure.attribute,
+                        operator_name(failure.operator)
+                    )?;
+                }
+                Ok(())
+            }
+            Outcome::NotRunning { status } => write!(f, "status is {status}, not RUNNING"),
+            Outcome::OutsideSchedule { schedule } => {
+                let bound = |at: Option<OffsetDateTime>| {
+                    at.map_or_else(|| "open".to_owned(), |at| at.to_string())
+                };
+                write!(
+                    f,
+                    "outside the schedule window [{}, {})",
+                    bound(schedule.start),
+                    bound(schedule.end)
+                )
+            }
+            Outcome::OutsideLayerRange { layer, bucket, range } => write!(
+                f,
+                "layer {layer} bucket {bucket} is outside [{}, {})",
+                range.start, range.end
+            ),
+            Outcome::OutsideAllocation { bucket, allocation_bps } => {
+                write!(f, "alloc bucket {bucket} is not below the allocation {allocation_bps}")
+            }
+            Outcome::Assigned { variant_key, variant_bucket, alloc_bucket, layer_bucket } => {
+                write!(
+                    f,
+                    "assigned {variant_key}: variant bucket {variant_bucket}, alloc bucket {alloc_bucket}"
+                )?;
+                match layer_bucket {
+                    Some(layer_bucket) => write!(f, ", layer bucket {layer_bucket}"),
+                    None => Ok(()),
+                }
+            }
+            Outcome::Rollout { variant_key } => {
+                write!(f, "stopped: rolls out {variant_key} without exposures")
+            }
+        }
+    }
+}
+
+fn operator_name(operator: Operator) -> &'static str {
+    match operator {
+        Operator::Eq => "eq",
+        Operator::Neq => "neq",
+        Operator::In => "in",
+        Operator::NotIn => "not_in",
+        Operator::Exists => "exists",
+        Operator::NotExists => "not_exists",
+        Operator::Lt => "lt",
+        Operator::Lte => "lte",
+        Operator::Gt => "gt",
+        Operator::Gte => "gte",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::RuleFailure;
+
+    #[test]
+    fn details_read_as_sentences() {
+        let failures = vec![
+            RuleFailure { group: 0, condition: 1, attribute: "country", operator: Operator::In },
+            RuleFailure { group: 1, condition: 0, attribute: "tier", operator: Operator::Gte },
+        ];
+        assert_eq!(
+            Outcome::NotEligible { failures }.to_string(),
+            "not eligible: group 0 failed at condition 1 (country in); group 1 failed at condition 0 (tier gte)"
+        );
+        let assigned = Outcome::Assigned {
+            variant_key: "treatment",
+            variant_bucket: 515,
+            alloc_bucket: 7604,
+            layer_bucket: Some(3703),
+        };
+        assert_eq!(
+            assigned.to_string(),
+            "assigned treatment: variant bucket 515, alloc bucket 7604, layer bucket 3703"
+        );
     }
 }
