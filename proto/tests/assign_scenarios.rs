@@ -87,10 +87,12 @@ fn overrides_bypass_rules_schedule_and_allocation_but_not_placement() {
     experiment.spec.allocation_bps = 0;
     experiment.spec.schedule = Schedule { start: Some(now() + Duration::days(30)), end: None };
     let compiled = compile(vec![experiment]);
-    let on_pdp = compiled.evaluate(&user_request("qa-user", "pdp"), now()).assignments;
+    let on_pdp_request = user_request("qa-user", "pdp");
+    let on_pdp = compiled.evaluate(&on_pdp_request, now()).assignments;
     assert_eq!(on_pdp.len(), 1);
     assert_eq!(on_pdp[0].reason, Reason::Override);
-    let on_home = compiled.evaluate(&user_request("qa-user", "home"), now()).assignments;
+    let on_home_request = user_request("qa-user", "home");
+    let on_home = compiled.evaluate(&on_home_request, now()).assignments;
     assert!(on_home.is_empty());
 }
 
@@ -111,7 +113,8 @@ fn draft_and_paused_overrides_merge_into_key_order() {
             &[("qa", "v0")],
         ),
     ]);
-    let result = compiled.evaluate(&user_request("qa", "pdp"), now()).assignments;
+    let result_request = user_request("qa", "pdp");
+    let result = compiled.evaluate(&result_request, now()).assignments;
     let keys: Vec<(&str, Reason)> = result.iter().map(|a| (a.experiment_key, a.reason)).collect();
     assert_eq!(
         keys,
@@ -122,7 +125,8 @@ fn draft_and_paused_overrides_merge_into_key_order() {
         ]
     );
     // Without the override, only the running experiment assigns.
-    let plain = compiled.evaluate(&user_request("someone", "pdp"), now()).assignments;
+    let plain_request = user_request("someone", "pdp");
+    let plain = compiled.evaluate(&plain_request, now()).assignments;
     assert_eq!(plain.len(), 1);
 }
 

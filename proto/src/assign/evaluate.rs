@@ -50,16 +50,16 @@ pub struct Assignment<'a> {
     pub log_exposure: bool,
 }
 
-/// The result of [`CompiledSnapshot::evaluate`]: borrows the snapshot (`'s`) and, for
-/// the unit id only, the request (`'r`).
+/// The result of [`CompiledSnapshot::evaluate`]: borrows the snapshot and, for the unit
+/// id, the request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Assignments<'s, 'r> {
+pub struct Assignments<'a> {
     /// The config revision served.
     pub revision: i64,
     /// The unit the hashes used.
-    pub unit: Unit<'r>,
+    pub unit: Unit<'a>,
     /// Every experiment that assigned, ordered by experiment key. Empty without a unit.
-    pub assignments: Vec<Assignment<'s>>,
+    pub assignments: Vec<Assignment<'a>>,
 }
 
 /// What deciding one experiment found, without allocating. Explanation mode turns it
@@ -132,11 +132,11 @@ impl CompiledSnapshot {
     /// assert_eq!(result.assignments[0].reason, Reason::Hash);
     /// # Ok::<(), vary_proto::assign::CompileError>(())
     /// ```
-    pub fn evaluate<'s, 'r>(
-        &'s self,
-        request: &'r AssignRequest,
+    pub fn evaluate<'a>(
+        &'a self,
+        request: &'a AssignRequest,
         now: OffsetDateTime,
-    ) -> Assignments<'s, 'r> {
+    ) -> Assignments<'a> {
         let unit = request.unit();
         let mut assignments = Vec::new();
         if unit.unit_type == UnitType::None {

@@ -14,16 +14,16 @@ use super::request::{AssignRequest, Unit, UnitType};
 use super::rules::RuleFailure;
 use crate::model::{BucketRange, Operator, Schedule, Status};
 
-/// The result of [`CompiledSnapshot::explain`]: borrows the snapshot (`'s`) and, for
-/// the unit id only, the request (`'r`).
+/// The result of [`CompiledSnapshot::explain`]: borrows the snapshot and, for the unit
+/// id, the request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Explanations<'s, 'r> {
+pub struct Explanations<'a> {
     /// The config revision explained.
     pub revision: i64,
     /// The unit the hashes used.
-    pub unit: Unit<'r>,
+    pub unit: Unit<'a>,
     /// One entry per experiment considered, ordered by key.
-    pub experiments: Vec<Explanation<'s>>,
+    pub experiments: Vec<Explanation<'a>>,
 }
 
 /// Why one experiment did or did not assign.
@@ -125,11 +125,11 @@ impl CompiledSnapshot {
     /// assert!(explained.experiments.iter().all(|entry| entry.outcome == Outcome::NoUnit));
     /// # Ok::<(), vary_proto::assign::CompileError>(())
     /// ```
-    pub fn explain<'s, 'r>(
-        &'s self,
-        request: &'r AssignRequest,
+    pub fn explain<'a>(
+        &'a self,
+        request: &'a AssignRequest,
         now: OffsetDateTime,
-    ) -> Explanations<'s, 'r> {
+    ) -> Explanations<'a> {
         let unit = request.unit();
         let indices: Vec<u32> = if request.experiment_keys.is_empty() {
             (0..self.experiments.len() as u32).collect()
