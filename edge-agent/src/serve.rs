@@ -55,7 +55,12 @@ impl AssignmentService for AssignApi {
         let result = served.compiled.evaluate(&request, now);
         let staleness = self.store.staleness(now);
         tracing::debug!(revision = result.revision, assigned = result.assignments.len(), "assign");
-        Ok(Response::new(respond::assign_response(&result, staleness)))
+        Ok(Response::new(respond::assign_response(
+            result.revision,
+            result.unit.unit_type,
+            &result.assignments,
+            staleness,
+        )))
     }
 
     async fn explain(
@@ -72,7 +77,11 @@ impl AssignmentService for AssignApi {
         let current = self.store.current();
         let served = current.as_ref().ok_or_else(not_loaded)?;
         let explained = served.compiled.explain(&request, OffsetDateTime::now_utc());
-        Ok(Response::new(respond::explain_response(&explained, &served.statuses)))
+        Ok(Response::new(respond::explain_response(
+            explained.revision,
+            explained.unit.unit_type,
+            &explained.experiments,
+        )))
     }
 }
 

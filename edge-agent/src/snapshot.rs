@@ -4,7 +4,6 @@
 //! the few async waiters (health, tests) when the revision changes.
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicI64, Ordering},
@@ -17,7 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use vary_proto::{
     assign::CompiledSnapshot,
-    model::{Snapshot, Status, time_from_timestamp},
+    model::{Snapshot, time_from_timestamp},
     pb,
 };
 
@@ -42,8 +41,6 @@ pub struct Served {
     pub compiled: CompiledSnapshot,
     /// When the control plane committed this revision, if it said.
     pub commit_time: Option<OffsetDateTime>,
-    /// Each experiment's status, for `Explain` (the compiled form does not expose it).
-    pub statuses: HashMap<Box<str>, Status>,
     /// Stream or file.
     pub origin: Origin,
 }
@@ -78,12 +75,7 @@ impl Served {
         snapshot.validate().map_err(invalid)?;
         let compiled = CompiledSnapshot::compile(&snapshot)
             .map_err(|source| Error::Uncompilable { revision, source })?;
-        let statuses = snapshot
-            .experiments
-            .iter()
-            .map(|experiment| (experiment.key.as_str().into(), experiment.status))
-            .collect();
-        Ok(Self { compiled, commit_time, statuses, origin })
+        Ok(Self { compiled, commit_time, origin })
     }
 
     /// The revision.
