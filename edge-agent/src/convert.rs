@@ -9,10 +9,12 @@ use vary_proto::{
 
 /// Converts a received snapshot; run [`Snapshot::validate`] on the result before serving it.
 pub fn snapshot_from_pb(message: pb::ConfigSnapshot) -> Result<Snapshot, ValidationError> {
-    if message.revision < 1 {
+    // Revision 0 is the empty config of an installation with no commits yet: served, so
+    // a fresh fleet turns healthy before the first experiment exists.
+    if message.revision < 0 || (message.revision == 0 && !message.experiments.is_empty()) {
         return Err(ValidationError::new(
             "revision",
-            format!("must be >= 1, got {}", message.revision),
+            format!("must be >= 1 (or 0 for the empty config), got {}", message.revision),
         ));
     }
     let experiments = message
@@ -70,8 +72,15 @@ mod tests {
     }
 
     #[test]
-    fn revision_zero_is_refused() {
-        let error = snapshot_from_pb(pb::ConfigSnapshot::default()).expect_err("revision 0");
-        assert_eq!(error.field_path, "revision");
+    fn revision_zero_is_only_the_empty_config() {
+        let empty = snapshot_from_pb(pb::ConfigSnapshot::default()).expect("empty revision 0");
+        assert!(empty.experiments.is_empty());
+        let not_empty = pb::ConfigSnapshot {
+            experiments: vec![pb::Experiment::default()],
+            ..Default::default()
+        };
+        assert_eq!(snapshot_from_pb(not_empty).expect_err("revision 0").field_path, "revision");
+        let negative = pb::ConfigSnapshot { revision: -1, ..Default::default() };
+        assert_eq!(snapshot_from_pb(negative).expect_err("revision -1").field_path, "revision");
     }
 }

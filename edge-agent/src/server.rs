@@ -33,15 +33,15 @@ pub async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
 /// It never turns it back: a control-plane outage must not pull the app pod out of its
 /// Service while the agent still answers from its last snapshot.
 pub async fn serving_once_loaded(
-    mut revision: watch::Receiver<i64>,
+    mut revision: watch::Receiver<Option<i64>>,
     reporter: HealthReporter,
     cancel: CancellationToken,
 ) {
     let loaded = tokio::select! {
         () = cancel.cancelled() => return,
-        loaded = revision.wait_for(|revision| *revision != 0) => loaded.map(|revision| *revision),
+        loaded = revision.wait_for(Option::is_some) => loaded.map(|revision| *revision),
     };
-    if let Ok(revision) = loaded
+    if let Ok(Some(revision)) = loaded
         && !cancel.is_cancelled()
     {
         set_health(&reporter, ServingStatus::Serving).await;

@@ -53,8 +53,9 @@ pub struct SnapshotStore {
     /// the head, or [`NEVER`]. Wall-clock time, because a snapshot loaded from the file
     /// carries the time it was written by a previous process.
     confirmed_at_ms: AtomicI64,
-    /// The served revision, 0 for none; only waiters subscribe, requests never touch it.
-    revision: watch::Sender<i64>,
+    /// The served revision, `None` before the first; only waiters subscribe, requests
+    /// never touch it. (Revision 0 is real: the empty config of a fresh installation.)
+    revision: watch::Sender<Option<i64>>,
 }
 
 // === impl Served ===
@@ -92,7 +93,7 @@ impl SnapshotStore {
         Self {
             current: ArcSwapOption::empty(),
             confirmed_at_ms: AtomicI64::new(NEVER),
-            revision: watch::Sender::new(0),
+            revision: watch::Sender::new(None),
         }
     }
 
@@ -101,9 +102,9 @@ impl SnapshotStore {
         self.current.load()
     }
 
-    /// The served revision, 0 for none.
-    pub fn revision(&self) -> i64 {
-        self.current.load().as_ref().map_or(0, |served| served.revision())
+    /// The served revision, `None` before the first snapshot.
+    pub fn revision(&self) -> Option<i64> {
+        self.current.load().as_ref().map(|served| served.revision())
     }
 
     /// Serves `served` from now on. `confirmed_at` is when the control plane last said it
@@ -114,7 +115,7 @@ impl SnapshotStore {
         // Freshness first, so a request never sees the new revision with a missing time.
         self.confirmed_at_ms.store(unix_millis(confirmed_at), Ordering::Release);
         self.current.store(Some(Arc::new(served)));
-        self.revision.send_replace(revision);
+        self.revision.send_replace(Some(revision));
     }
 
     /// Records that the control plane confirmed the served revision is the head.
@@ -133,8 +134,8 @@ impl SnapshotStore {
         Some(Duration::from_millis(elapsed_ms as u64))
     }
 
-    /// A receiver of the served revision (0 for none), for waiters such as health.
-    pub fn subscribe(&self) -> watch::Receiver<i64> {
+    /// A receiver of the served revision, for waiters such as health.
+    pub fn subscribe(&self) -> watch::Receiver<Option<i64>> {
         self.revision.subscribe()
     }
 }
@@ -162,7 +163,7 @@ mod tests {
     fn an_empty_store_serves_nothing_and_has_no_staleness() {
         let store = SnapshotStore::new();
         assert!(store.current().is_none());
-        assert_eq!(store.revision(), 0);
+        assert_eq!(store.revision(), None);
         assert_eq!(store.staleness(OffsetDateTime::now_utc()), None);
     }
 
@@ -171,7 +172,7 @@ mod tests {
         let store = SnapshotStore::new();
         let installed_at = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_000);
         store.install(served(4), installed_at);
-        assert_eq!(store.revision(), 4);
+        assert_eq!(store.revision(), Some(4));
         let later = installed_at + Duration::from_secs(30);
         assert_eq!(store.staleness(later), Some(Duration::from_secs(30)));
         store.confirm(later);
@@ -187,6 +188,6 @@ mod tests {
         let store = SnapshotStore::new();
         let receiver = store.subscribe();
         store.install(served(9), OffsetDateTime::now_utc());
-        assert_eq!(*receiver.borrow(), 9);
+        assert_eq!(*receiver.borrow(), Some(9));
     }
 }

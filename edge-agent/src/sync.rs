@@ -36,6 +36,9 @@ use crate::{
     snapshot::{Origin, Served, SnapshotStore},
 };
 
+/// Largest snapshot message accepted from the control plane, in bytes.
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+
 /// The agent's build version, sent in every hello.
 const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -169,7 +172,9 @@ impl Syncer {
         );
         // Queued before the call, so a server that reads the hello first can answer.
         let _ = outbound.send(request(watch_request::Kind::Hello(hello))).await;
-        let mut client = ConfigDistributionServiceClient::new(channel);
+        // Snapshots are full configs; allow well past tonic's 4 MiB default.
+        let mut client = ConfigDistributionServiceClient::new(channel)
+            .max_decoding_message_size(MAX_SNAPSHOT_BYTES);
         let call = client.watch(ReceiverStream::new(requests));
         let responses = match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => response.into_inner(),
@@ -256,7 +261,7 @@ impl Syncer {
             }
             watch_response::Kind::Heartbeat(heartbeat) => {
                 self.confirm_head(heartbeat.head_revision);
-                let revision = self.store.revision();
+                let revision = self.store.revision().unwrap_or(0);
                 Ok(Some(request(watch_request::Kind::Ack(pb::ConfigAck { revision }))))
             }
         }
@@ -266,13 +271,14 @@ impl Syncer {
     /// logged, not fatal: serving the new revision matters more than the file).
     async fn apply(&mut self, mut snapshot: pb::ConfigSnapshot) -> Result<(), Error> {
         let revision = snapshot.revision;
-        let served_revision = self.store.revision();
-        if served_revision != 0 && revision == served_revision {
-            self.store.confirm(OffsetDateTime::now_utc());
-            return Ok(());
-        }
-        if revision < served_revision {
-            return Err(Error::OlderRevision { revision, served: served_revision });
+        if let Some(served) = self.store.revision() {
+            if revision == served {
+                self.store.confirm(OffsetDateTime::now_utc());
+                return Ok(());
+            }
+            if revision < served {
+                return Err(Error::OlderRevision { revision, served });
+            }
         }
         if let Some(hook) = &self.hooks.on_snapshot {
             hook(&mut snapshot);
@@ -302,23 +308,23 @@ impl Syncer {
     fn confirm_head(&mut self, head: i64) {
         let now = OffsetDateTime::now_utc();
         let served_revision = self.store.revision();
-        if served_revision != 0 && served_revision == head {
+        if served_revision == Some(head) {
             self.store.confirm(now);
             return;
         }
-        if served_revision == 0
+        if served_revision.is_none()
             && let Some(standby) = self.standby.take_if(|standby| standby.served.revision() == head)
         {
             tracing::info!(revision = head, "control plane confirmed the last-known-good snapshot");
             self.store.install(standby.served, now);
             return;
         }
-        tracing::debug!(head, served_revision, "serving a revision other than the head");
+        tracing::debug!(head, ?served_revision, "serving a revision other than the head");
     }
 
     /// Serves the standby when nothing else is served yet.
     fn fall_back_to_standby(&mut self, why: &str) {
-        if self.store.revision() != 0 {
+        if self.store.revision().is_some() {
             return;
         }
         let Some(standby) = self.standby.take() else { return };
@@ -332,12 +338,12 @@ impl Syncer {
     }
 
     fn hello(&self) -> pb::AgentHello {
-        let served = self.store.revision();
-        let known_revision = if served != 0 {
-            served
-        } else {
-            self.standby.as_ref().map_or(0, |standby| standby.served.revision())
-        };
+        // The contract's "0 for none" also covers serving the empty revision 0.
+        let known_revision = self
+            .store
+            .revision()
+            .or_else(|| self.standby.as_ref().map(|standby| standby.served.revision()))
+            .unwrap_or(0);
         pb::AgentHello {
             agent_id: self.settings.agent_id.clone(),
             known_revision,

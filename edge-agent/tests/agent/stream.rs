@@ -118,6 +118,22 @@ async fn a_test_hook_can_corrupt_a_snapshot_which_is_then_nacked() {
 }
 
 #[tokio::test]
+async fn the_empty_revision_zero_of_a_fresh_installation_is_served() {
+    let mut control_plane = FakeControlPlane::start().await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(&control_plane.endpoint(), state.path()).await;
+    let mut stream = control_plane.next_stream().await;
+    stream.send_snapshot(pb::ConfigSnapshot::default()).await;
+    assert_eq!(stream.expect_ack().await, 0);
+    agent.wait_until_serving().await;
+    let response = agent.assign("u1").await.expect("assign");
+    assert_eq!((response.revision, response.assignments.len()), (0, 0));
+    stream.send_snapshot(snapshot(1, "reco", 1)).await;
+    assert_eq!(stream.expect_ack().await, 1);
+    agent.stop().await;
+}
+
+#[tokio::test]
 async fn an_older_revision_is_nacked() {
     let mut control_plane = FakeControlPlane::start().await;
     let state = tempfile::tempdir().expect("tempdir");
