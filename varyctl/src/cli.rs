@@ -1,0 +1,243 @@
+//! The command line, as clap derive types. Parsing only: what each command does lives in
+//! `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `varyctl`: operate Vary experiments from a terminal or a Git repository.
+#[derive(Debug, Parser)]
+#[command(
+    name = "varyctl",
+    version,
+    about = "Operate Vary experiments: lifecycle, history and experiments as code",
+    after_help = "Exit codes: 0 ok, 1 the server refused (or apply partly failed), \
+                  2 usage error or invalid file, 3 cannot reach the control plane, \
+                  4 `diff --exit-code` found differences."
+)]
+pub struct Cli {
+    /// Connection and output settings shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes. Addr and token fall back to the environment, then to the
+/// config file, then to the default (see `settings`).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Control-plane address; else the config file's, else http://127.0.0.1:7070.
+    #[arg(long, global = true, env = "VARY_ADDR")]
+    pub addr: Option<String>,
+    /// API token, sent as `authorization: Bearer <token>`; else the config file's.
+    #[arg(long, global = true, env = "VARY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Config file with `addr` and `token`; default $XDG_CONFIG_HOME/vary/config.yaml,
+    /// else ~/.config/vary/config.yaml (a missing default file is fine).
+    #[arg(long, global = true, env = "VARYCTL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// Pretty JSON for scripts (`jq`).
+    Json,
+    /// YAML; `experiments get -o yaml` output is a valid experiments-as-code file.
+    Yaml,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Experiments: list, inspect, change, and their lifecycle.
+    #[command(subcommand, visible_alias = "exp")]
+    Experiments(ExperimentsCommand),
+    /// Create or update experiments to match files (alias of `experiments apply`).
+    Apply(ApplyArgs),
+    /// Show what `apply` would change, field by field (alias of `experiments diff`).
+    Diff(DiffArgs),
+    /// Print the client version and whether the control plane is serving.
+    Version(VersionArgs),
+}
+
+/// `experiments …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExperimentsCommand {
+    /// List experiments (all but archived, unless --all or --status archived).
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show one experiment at its current version.
+    Get(GetArgs),
+    /// Create the experiments in files; fails for keys that already exist.
+    Create(FileArgs),
+    /// Edit an experiment's spec in $VISUAL / $EDITOR and update it.
+    Edit(EditArgs),
+    /// Create or update experiments to match files.
+    Apply(ApplyArgs),
+    /// Field-level differences: files against the server, or two versions.
+    Diff(DiffArgs),
+    /// List an experiment's versions.
+    History(KeyArg),
+    /// Write a new version whose spec equals an earlier version's.
+    Rollback(RollbackArgs),
+    /// DRAFT -> RUNNING.
+    Start(LifecycleArgs),
+    /// RUNNING -> PAUSED.
+    Pause(LifecycleArgs),
+    /// PAUSED -> RUNNING.
+    Resume(LifecycleArgs),
+    /// RUNNING or PAUSED -> STOPPED, optionally rolling one variant out.
+    Stop(StopArgs),
+    /// DRAFT or STOPPED -> ARCHIVED.
+    Archive(LifecycleArgs),
+    /// Set the allocation (share of eligible traffic): `2500` basis points or `25%`.
+    Ramp(RampArgs),
+}
+
+/// Filters of `experiments list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this status (draft, running, paused, stopped, archived).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this layer.
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// Only this owner.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Include archived experiments.
+    #[arg(long, short = 'A')]
+    pub all: bool,
+}
+
+/// `experiments get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// This version instead of the current one.
+    #[arg(long)]
+    pub version: Option<i64>,
+}
+
+/// One experiment key.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// The experiment's key.
+    pub key: String,
+}
+
+/// Files or directories of experiments.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// A YAML or JSON file, or a directory of them (`*.yml`, `*.yaml`, `*.json`, recursively).
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Change note stored on every version written.
+    #[arg(short = 'm', long = "note", default_value = "")]
+    pub note: String,
+}
+
+/// `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// What to apply.
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Print what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `diff`: either `-f FILE…` against the server, or `KEY FROM [TO]` between versions.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Files or directories to compare with the server.
+    #[arg(short = 'f', long = "filename", conflicts_with_all = ["key", "from", "to"])]
+    pub files: Vec<PathBuf>,
+    /// Compare two versions of this experiment instead.
+    #[arg(requires = "from")]
+    pub key: Option<String>,
+    /// The older version.
+    pub from: Option<i64>,
+    /// The newer version (default: the current one).
+    pub to: Option<i64>,
+    /// Exit with 4 when there are differences (as `git diff --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// `edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// Change note stored on the new version.
+    #[arg(short = 'm', long = "note", default_value = "edited with varyctl")]
+    pub note: String,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// The version whose spec becomes current again.
+    #[arg(long = "to-version", visible_alias = "to")]
+    pub to_version: i64,
+    /// Change note (the server writes "rollback to version N" when empty).
+    #[arg(short = 'm', long = "note", default_value = "")]
+    pub note: String,
+}
+
+/// Lifecycle commands that take only a key and a note.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// Change note stored on the new version.
+    #[arg(short = 'm', long = "note", default_value = "")]
+    pub note: String,
+}
+
+/// `stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// Serve this variant to every eligible unit from now on.
+    #[arg(long)]
+    pub rollout: Option<String>,
+    /// Change note stored on the new version.
+    #[arg(short = 'm', long = "note", default_value = "")]
+    pub note: String,
+}
+
+/// `ramp`.
+#[derive(Debug, Args)]
+pub struct RampArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// Basis points (`2500`, `2500bps`) or a percentage (`25%`, `12.5%`).
+    pub allocation: String,
+    /// Change note stored on the new version.
+    #[arg(short = 'm', long = "note", default_value = "")]
+    pub note: String,
+}
+
+/// `version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Only the client version; do not contact the control plane.
+    #[arg(long)]
+    pub client: bool,
+}

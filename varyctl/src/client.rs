@@ -1,0 +1,165 @@
+//! The connection to the control plane: one channel, the bearer token on every call,
+//! and transport failures turned into errors that name the address.
+
+use std::time::Duration;
+
+use tonic::{
+    Request, Status,
+    metadata::{AsciiMetadataValue, MetadataValue},
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint},
+};
+use vary_proto::pb::{self, experiment_service_client::ExperimentServiceClient};
+
+use crate::{error::CliError, settings::Settings};
+
+/// Longest wait for the TCP (and HTTP/2) connection before reporting it unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for any one call: the CLI must not hang a script forever.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The ExperimentService client varyctl uses.
+pub type Experiments = ExperimentServiceClient<InterceptedService<Channel, BearerToken>>;
+
+/// A connected control plane.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The address, for messages.
+    pub addr: String,
+    /// The raw channel (health checks).
+    pub channel: Channel,
+    /// The experiment API.
+    pub experiments: Experiments,
+}
+
+/// Adds `authorization: Bearer <token>` to every request when a token is configured.
+#[derive(Clone)]
+pub struct BearerToken(Option<AsciiMetadataValue>);
+
+// === impl Connection ===
+
+impl Connection {
+    /// Connects eagerly, so an unreachable address fails here with a clear message
+    /// rather than inside the first call.
+    pub async fn open(settings: &Settings) -> Result<Self, CliError> {
+        let token = match &settings.token {
+            None => BearerToken(None),
+            Some(token) => BearerToken(Some(
+                MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
+                    CliError::Usage("the token contains characters not allowed in a header".into())
+                })?,
+            )),
+        };
+        let endpoint = Endpoint::from_shared(settings.addr.clone())
+            .map_err(|error| CliError::Usage(format!("address {}: {error}", settings.addr)))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT);
+        let channel = endpoint.connect().await.map_err(|error| CliError::Connection {
+            addr: settings.addr.clone(),
+            reason: error_chain(&error),
+        })?;
+        let experiments = ExperimentServiceClient::with_interceptor(channel.clone(), token);
+        Ok(Connection { addr: settings.addr.clone(), channel, experiments })
+    }
+
+    /// A server error status as the CLI error to report.
+    pub fn refused(&self, status: Status) -> CliError {
+        CliError::from_status(&self.addr, status)
+    }
+
+    /// The current version of `key`.
+    pub async fn get(&mut self, key: &str) -> Result<pb::Experiment, CliError> {
+        let request = pb::GetExperimentRequest { key: key.to_owned() };
+        let response = self.experiments.get_experiment(request).await;
+        let experiment = response.map_err(|status| self.refused(status))?.into_inner().experiment;
+        experiment.ok_or_else(|| missing("GetExperiment", "experiment"))
+    }
+
+    /// The current version of `key`, or `None` when it does not exist.
+    pub async fn find(&mut self, key: &str) -> Result<Option<pb::Experiment>, CliError> {
+        match self.get(key).await {
+            Ok(experiment) => Ok(Some(experiment)),
+            Err(CliError::Refused(status)) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Every experiment matching `filter`, following page tokens.
+    pub async fn list_all(
+        &mut self,
+        filter: pb::ListExperimentsRequest,
+    ) -> Result<Vec<pb::Experiment>, CliError> {
+        let mut experiments = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListExperimentsRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..filter.clone()
+            };
+            let response = self.experiments.list_experiments(request).await;
+            let page = response.map_err(|status| self.refused(status))?.into_inner();
+            experiments.extend(page.experiments);
+            if page.next_page_token.is_empty() {
+                return Ok(experiments);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Every version of `key`, oldest first.
+    pub async fn versions(&mut self, key: &str) -> Result<Vec<pb::ExperimentVersion>, CliError> {
+        let mut versions = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListExperimentVersionsRequest {
+                key: key.to_owned(),
+                page_size: 1000,
+                page_token: page_token.clone(),
+            };
+            let response = self.experiments.list_experiment_versions(request).await;
+            let page = response.map_err(|status| self.refused(status))?.into_inner();
+            versions.extend(page.versions);
+            if page.next_page_token.is_empty() {
+                return Ok(versions);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+}
+
+/// A response lacked a field the API always sets.
+pub fn missing(rpc: &str, field: &str) -> CliError {
+    CliError::Refused(Status::internal(format!("{rpc} response has no {field}")))
+}
+
+/// `outer: inner: root`, so "connection refused" is not hidden behind "transport error".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+// === impl BearerToken ===
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "BearerToken(<redacted>)" } else { "BearerToken(None)" })
+    }
+}
+
+impl Interceptor for BearerToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}

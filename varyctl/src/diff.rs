@@ -1,0 +1,97 @@
+//! Field-level differences between two JSON documents, with the same path notation the
+//! server's DiffExperimentVersions uses (`spec.variants[1].weight`), so client-side and
+//! server-side diffs read alike.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One field that differs; `None` where the field is absent on that side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path with `[i]` for list items.
+    pub path: String,
+    /// The value now (on the server, or in the older version).
+    pub before: Option<Value>,
+    /// The value wanted (in the file, or in the newer version).
+    pub after: Option<Value>,
+}
+
+/// Every leaf that differs between `before` and `after`, under `prefix`, in key order.
+pub fn diff(prefix: &str, before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    diff_into(prefix.to_owned(), Some(before), Some(after), &mut changes);
+    changes
+}
+
+fn diff_into(
+    path: String,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    match (before, after) {
+        (Some(Value::Object(old)), Some(Value::Object(new))) => {
+            let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                diff_into(child, old.get(key), new.get(key), out);
+            }
+        }
+        (Some(Value::Array(old)), Some(Value::Array(new))) => {
+            for index in 0..old.len().max(new.len()) {
+                diff_into(format!("{path}[{index}]"), old.get(index), new.get(index), out);
+            }
+        }
+        (old, new) if old == new => {}
+        (old, new) => out.push(FieldChange { path, before: old.cloned(), after: new.cloned() }),
+    }
+}
+
+/// `spec.variants[1].weight: 50.0 -> 10.0` (`(absent)` for a missing side).
+pub fn describe(change: &FieldChange) -> String {
+    format!("{}: {} -> {}", change.path, show(change.before.as_ref()), show(change.after.as_ref()))
+}
+
+fn show(value: Option<&Value>) -> String {
+    const LIMIT: usize = 80;
+    let Some(value) = value else { return "(absent)".to_owned() };
+    let text = value.to_string();
+    if text.chars().count() <= LIMIT {
+        return text;
+    }
+    let cut: String = text.chars().take(LIMIT).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_the_changed_leaf_is_reported_under_the_prefix() {
+        let before =
+            json!({"variants": [{"key": "a", "weight": 1.0}, {"key": "b", "weight": 1.0}]});
+        let after = json!({"variants": [{"key": "a", "weight": 1.0}, {"key": "b", "weight": 3.0}]});
+        let changes = diff("spec", &before, &after);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(describe(&changes[0]), "spec.variants[1].weight: 1.0 -> 3.0");
+    }
+
+    #[test]
+    fn added_and_removed_fields_show_absent() {
+        let changes = diff("", &json!({"a": 1}), &json!({"b": "x"}));
+        let described: Vec<String> = changes.iter().map(describe).collect();
+        assert_eq!(described, vec!["a: 1 -> (absent)", "b: (absent) -> \"x\""]);
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let long = "x".repeat(200);
+        let text = describe(&diff("", &json!({"d": ""}), &json!({"d": long}))[0]);
+        assert!(text.ends_with('…') && text.len() < 120, "{text}");
+    }
+}

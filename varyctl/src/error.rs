@@ -1,0 +1,149 @@
+//! The CLI's one error type and its one mapping to exit codes, which scripts rely on:
+//! 0 ok, 1 the server refused, 2 usage or invalid file, 3 cannot reach the control
+//! plane, 4 `diff --exit-code` found differences.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use tonic::{Code, Status};
+
+/// Exit code: the server refused a request (or some experiments of an apply failed).
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code: bad flags or arguments, or a file that is not a valid experiment file.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the control plane could not be reached.
+pub const EXIT_CONNECTION: u8 = 3;
+/// Exit code: `diff --exit-code` found differences.
+pub const EXIT_DIFFERENCES: u8 = 4;
+
+/// Everything a command can fail with. Each variant says what the operator should know
+/// to act; the exit code follows from the variant alone.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments or settings.
+    #[error("{0}")]
+    Usage(String),
+    /// A file that cannot be read or is not a valid experiment file; the message names
+    /// the file, the line where known, and the field.
+    #[error("{0}")]
+    InvalidFile(String),
+    /// Reading a file failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Could not open a connection, or the connection broke (UNAVAILABLE).
+    #[error(
+        "cannot reach the control plane at {addr}: {reason}\n\
+         check that it is running and listening there, and that --addr, VARY_ADDR or the \
+         config file's `addr` names it (scheme http://, host and port)"
+    )]
+    Connection {
+        /// The address tried.
+        addr: String,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The server answered with an error status.
+    #[error("{}", describe_status(.0))]
+    Refused(Status),
+    /// A command did some of its work and reported each failure already.
+    #[error("{0}")]
+    Partial(String),
+    /// `diff --exit-code` found differences (not an error for people, a signal for scripts).
+    #[error("differences found")]
+    Differences,
+}
+
+// === impl CliError ===
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::InvalidFile(_) | CliError::Read { .. } => EXIT_USAGE,
+            CliError::Connection { .. } => EXIT_CONNECTION,
+            CliError::Refused(_) | CliError::Partial(_) => EXIT_REFUSED,
+            CliError::Differences => EXIT_DIFFERENCES,
+        }
+    }
+
+    /// As an [`ExitCode`].
+    pub fn to_exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_code())
+    }
+
+    /// A status from the server, as the error an operator should see: UNAVAILABLE (and a
+    /// transport failure under it) is a connection problem, everything else a refusal.
+    pub fn from_status(addr: &str, status: Status) -> Self {
+        if status.code() == Code::Unavailable && status.message().contains("transport") {
+            return CliError::Connection { addr: addr.to_owned(), reason: status.message().into() };
+        }
+        if status.code() == Code::Unavailable && status.message().starts_with("error trying") {
+            return CliError::Connection { addr: addr.to_owned(), reason: status.message().into() };
+        }
+        CliError::Refused(status)
+    }
+}
+
+/// `NOT_FOUND: experiment "x" not found`, with a hint for the codes that have one.
+fn describe_status(status: &Status) -> String {
+    let hint = match status.code() {
+        Code::Aborted => " (someone changed it meanwhile: re-read and retry)",
+        Code::Unauthenticated => " (check --token, VARY_TOKEN or the config file's `token`)",
+        Code::PermissionDenied => " (your token's role does not allow this)",
+        Code::Unavailable => " (the control plane or its database is unavailable: retry later)",
+        _ => "",
+    };
+    format!("{}: {}{hint}", code_name(status.code()), status.message())
+}
+
+/// The canonical upper-case name of a gRPC code, as in the API docs.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_failure_has_its_documented_exit_code() {
+        assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+        assert_eq!(CliError::InvalidFile("x".into()).exit_code(), 2);
+        let connection = CliError::Connection { addr: "http://h:1".into(), reason: "r".into() };
+        assert_eq!(connection.exit_code(), 3);
+        assert!(connection.to_string().contains("http://h:1"));
+        assert_eq!(CliError::Refused(Status::not_found("x")).exit_code(), 1);
+        assert_eq!(CliError::Differences.exit_code(), 4);
+    }
+
+    #[test]
+    fn refusals_name_the_code_and_the_server_message() {
+        let error = CliError::Refused(Status::aborted("stale"));
+        assert_eq!(
+            error.to_string(),
+            "ABORTED: stale (someone changed it meanwhile: re-read and retry)"
+        );
+    }
+}

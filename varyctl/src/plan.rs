@@ -1,0 +1,190 @@
+//! What `apply` must do to make one experiment match its file: pure, given the file and
+//! the server's current state, so `diff`, `apply --dry-run` and `apply` agree exactly.
+//!
+//! Specs are compared as the model after a round trip through the wire form, because
+//! that is what the server stores: numbers in variant params come back as doubles
+//! (`200` becomes `200.0`) and `direction` defaults to `increase`. Comparing raw file
+//! values would report changes that are not there and break idempotency.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use serde_json::Value;
+use vary_proto::{
+    model::{Action, ExperimentSpec, Status},
+    pb,
+};
+
+use crate::{
+    diff::{FieldChange, diff},
+    manifest::{Manifest, spec_value},
+};
+
+/// The steps that bring one experiment in line with its file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The experiment.
+    pub key: String,
+    /// Create, update or leave the spec.
+    pub write: Write,
+    /// The wanted spec, in canonical (server) form.
+    pub spec: ExperimentSpec,
+    /// Every field that changes, `status` included.
+    pub changes: Vec<FieldChange>,
+    /// Lifecycle actions to take after the write, in order.
+    pub lifecycle: Vec<Action>,
+    /// The variant to roll out when `lifecycle` stops the experiment.
+    pub rollout_variant: Option<String>,
+}
+
+/// What happens to the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// The experiment does not exist yet.
+    Create,
+    /// The spec differs; update based on this version.
+    Update {
+        /// The server's current version.
+        base_version: i64,
+    },
+    /// The spec is already as wanted.
+    Keep {
+        /// The server's current version.
+        version: i64,
+    },
+}
+
+// === impl Plan ===
+
+impl Plan {
+    /// Whether applying this plan writes anything.
+    pub fn is_noop(&self) -> bool {
+        matches!(self.write, Write::Keep { .. }) && self.lifecycle.is_empty()
+    }
+}
+
+/// Plans `manifest` against `current` (None: no such experiment). Errors are messages
+/// for the operator: the file asks for something the lifecycle does not allow.
+pub fn plan(manifest: &Manifest, current: Option<&pb::Experiment>) -> Result<Plan, String> {
+    let spec = canonical(&manifest.spec)?;
+    let Some(current) = current else {
+        let lifecycle = match manifest.status {
+            Some(wanted) => lifecycle_path(Status::Draft, wanted)?,
+            None => Vec::new(),
+        };
+        let mut changes = diff("spec", &Value::Null, &spec_value(&spec));
+        if let Some(wanted) = manifest.status.filter(|wanted| *wanted != Status::Draft) {
+            changes.push(status_change(Status::Draft, wanted));
+        }
+        return Ok(Plan {
+            key: manifest.key.clone(),
+            write: Write::Create,
+            spec,
+            changes,
+            lifecycle,
+            rollout_variant: manifest.rollout_variant.clone(),
+        });
+    };
+    let current_status = pb::ExperimentStatus::try_from(current.status)
+        .ok()
+        .and_then(|status| Status::try_from(status).ok())
+        .ok_or_else(|| format!("the server reports an unknown status {}", current.status))?;
+    let current_spec =
+        current.spec.clone().ok_or_else(|| "the server returned no spec".to_owned()).and_then(
+            |spec| {
+                ExperimentSpec::try_from(spec)
+                    .map_err(|error| format!("the server's spec does not validate: {error}"))
+            },
+        )?;
+    let mut changes = diff("spec", &spec_value(&current_spec), &spec_value(&spec));
+    let write = if current_spec == spec {
+        Write::Keep { version: current.version }
+    } else if current_status == Status::Archived {
+        return Err("is archived: its spec can no longer change".to_owned());
+    } else {
+        Write::Update { base_version: current.version }
+    };
+    let lifecycle = match manifest.status {
+        Some(wanted) if wanted != current_status => {
+            changes.push(status_change(current_status, wanted));
+            lifecycle_path(current_status, wanted)?
+        }
+        _ => Vec::new(),
+    };
+    if current_status == Status::Stopped
+        && let Some(wanted) = &manifest.rollout_variant
+        && *wanted != current.rollout_variant_key
+    {
+        return Err(format!(
+            "is stopped with rollout variant {:?}; it cannot change to {wanted:?}",
+            current.rollout_variant_key
+        ));
+    }
+    Ok(Plan {
+        key: manifest.key.clone(),
+        write,
+        spec,
+        changes,
+        lifecycle,
+        rollout_variant: manifest.rollout_variant.clone(),
+    })
+}
+
+/// The spec as the server will store and return it.
+pub fn canonical(spec: &ExperimentSpec) -> Result<ExperimentSpec, String> {
+    ExperimentSpec::try_from(pb::ExperimentSpec::from(spec)).map_err(|error| error.to_string())
+}
+
+fn status_change(from: Status, to: Status) -> FieldChange {
+    FieldChange {
+        path: "status".to_owned(),
+        before: Some(Value::String(from.as_str().to_owned())),
+        after: Some(Value::String(to.as_str().to_owned())),
+    }
+}
+
+/// The shortest sequence of lifecycle actions from `from` to `to` (breadth-first over the
+/// model's own transition table, so it cannot disagree with the server).
+pub fn lifecycle_path(from: Status, to: Status) -> Result<Vec<Action>, String> {
+    const STEPS: [Action; 5] =
+        [Action::Start, Action::Pause, Action::Resume, Action::Stop, Action::Archive];
+    let mut queue = VecDeque::from([(from, Vec::new())]);
+    let mut seen = BTreeSet::from([from.as_str()]);
+    while let Some((status, path)) = queue.pop_front() {
+        if status == to {
+            return Ok(path);
+        }
+        for action in STEPS {
+            if let Ok(next) = status.after(action)
+                && seen.insert(next.as_str())
+            {
+                let mut longer = path.clone();
+                longer.push(action);
+                queue.push_back((next, longer));
+            }
+        }
+    }
+    Err(format!(
+        "cannot go from {from} to {to}: the lifecycle is DRAFT -> RUNNING <-> PAUSED -> STOPPED -> ARCHIVED"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_paths_follow_the_model() {
+        assert_eq!(lifecycle_path(Status::Draft, Status::Running), Ok(vec![Action::Start]));
+        assert_eq!(
+            lifecycle_path(Status::Draft, Status::Paused),
+            Ok(vec![Action::Start, Action::Pause])
+        );
+        assert_eq!(
+            lifecycle_path(Status::Running, Status::Archived),
+            Ok(vec![Action::Stop, Action::Archive])
+        );
+        assert_eq!(lifecycle_path(Status::Paused, Status::Paused), Ok(vec![]));
+        let error = lifecycle_path(Status::Stopped, Status::Running).expect_err("no way back");
+        assert!(error.contains("STOPPED") && error.contains("RUNNING"), "{error}");
+    }
+}

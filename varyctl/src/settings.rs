@@ -1,0 +1,169 @@
+//! Where varyctl connects and with which token: flags, then environment (both through
+//! clap), then the config file, then the default.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{cli::GlobalArgs, error::CliError, yaml};
+
+/// Used when neither a flag, the environment nor the config file names an address.
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:7070";
+
+/// The resolved connection settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// `http://host:port` of the control plane.
+    pub addr: String,
+    /// Bearer token, if any. Never printed (see the Debug impl).
+    pub token: Option<String>,
+}
+
+/// The config file: `addr` and `token`, both optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    token: Option<String>,
+}
+
+// === impl Settings ===
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Resolves flags > env > file > default. `home` and `xdg_config_home` are passed in
+    /// (not read here) so tests need not touch the process environment.
+    pub fn resolve(
+        args: &GlobalArgs,
+        xdg_config_home: Option<PathBuf>,
+        home: Option<PathBuf>,
+    ) -> Result<Self, CliError> {
+        let explicit = args.config.clone();
+        let path = explicit.clone().or_else(|| default_config_path(xdg_config_home, home));
+        let file = match &path {
+            Some(path) => read_config(path, explicit.is_some())?,
+            None => FileConfig::default(),
+        };
+        let addr = args.addr.clone().or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        let addr = normalise_addr(&addr)?;
+        let token = args.token.clone().or(file.token).filter(|token| !token.is_empty());
+        Ok(Settings { addr, token })
+    }
+}
+
+/// `$XDG_CONFIG_HOME/vary/config.yaml`, else `$HOME/.config/vary/config.yaml`.
+fn default_config_path(xdg_config_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+    let base = xdg_config_home
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| home.map(|home| home.join(".config")))?;
+    Some(base.join("vary").join("config.yaml"))
+}
+
+/// Reads the config file. A missing default file is normal; a missing file the operator
+/// named is an error.
+fn read_config(path: &Path, must_exist: bool) -> Result<FileConfig, CliError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            return Ok(FileConfig::default());
+        }
+        Err(source) => return Err(CliError::Read { path: path.to_owned(), source }),
+    };
+    let invalid = |message: String| {
+        CliError::InvalidFile(format!("config file {}: {message}", path.display()))
+    };
+    let documents = yaml::load(&text).map_err(|error| invalid(error.to_string()))?;
+    match documents.into_iter().next() {
+        None => Ok(FileConfig::default()),
+        Some(document) => serde_json::from_value(document.value)
+            .map_err(|error| invalid(format!("{error} (expected `addr` and `token`)"))),
+    }
+}
+
+/// Accepts `host:port` as `http://host:port`; refuses schemes this build cannot speak.
+fn normalise_addr(addr: &str) -> Result<String, CliError> {
+    let addr = addr.trim().trim_end_matches('/');
+    if addr.starts_with("http://") {
+        return Ok(addr.to_owned());
+    }
+    if addr.starts_with("https://") {
+        return Err(CliError::Usage(format!(
+            "address {addr}: TLS is not supported by this varyctl build yet; use http://"
+        )));
+    }
+    if addr.contains("://") {
+        return Err(CliError::Usage(format!("address {addr}: the scheme must be http://")));
+    }
+    Ok(format!("http://{addr}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::OutputFormat;
+
+    fn args(addr: Option<&str>, config: Option<PathBuf>) -> GlobalArgs {
+        GlobalArgs {
+            addr: addr.map(str::to_owned),
+            token: None,
+            config,
+            output: OutputFormat::Table,
+        }
+    }
+
+    #[test]
+    fn the_default_applies_when_nothing_names_an_address() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings =
+            Settings::resolve(&args(None, None), Some(dir.path().into()), None).expect("resolve");
+        assert_eq!(settings.addr, DEFAULT_ADDR);
+        assert!(settings.token.is_none());
+    }
+
+    #[test]
+    fn the_config_file_fills_in_what_flags_and_env_leave_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("vary")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("vary/config.yaml"),
+            "addr: cp.internal:7070\ntoken: secret\n",
+        )
+        .expect("write");
+        let from_file =
+            Settings::resolve(&args(None, None), Some(dir.path().into()), None).expect("resolve");
+        assert_eq!(from_file.addr, "http://cp.internal:7070");
+        assert_eq!(from_file.token.as_deref(), Some("secret"));
+        assert!(!format!("{from_file:?}").contains("secret"), "Debug must not print the token");
+
+        let flag_wins =
+            Settings::resolve(&args(Some("http://other:1"), None), Some(dir.path().into()), None)
+                .expect("resolve");
+        assert_eq!(flag_wins.addr, "http://other:1");
+        assert_eq!(flag_wins.token.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist_and_be_valid() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.yaml");
+        assert!(Settings::resolve(&args(None, Some(missing)), None, None).is_err());
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "adress: x\n").expect("write");
+        let error = Settings::resolve(&args(None, Some(bad)), None, None).expect_err("typo");
+        assert!(error.to_string().contains("adress"), "{error}");
+    }
+
+    #[test]
+    fn tls_addresses_are_refused_with_a_reason() {
+        let error = normalise_addr("https://cp:443").expect_err("no tls");
+        assert!(error.to_string().contains("TLS"));
+    }
+}
