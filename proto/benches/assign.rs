@@ -8,6 +8,11 @@
 //! disjoint ranges and a quarter in no layer; every experiment has two rule groups
 //! (country list AND device, OR logged-in AND numeric tier), 20 QA overrides, an
 //! allocation between 50% and 100%, and 2 to 4 variants with params.
+//!
+//! Rules come from a pool of 11 distinct conditions (four country lists, two device
+//! exclusions, four tier thresholds, logged-in), as targeting tends to repeat across a
+//! team's experiments; `evaluate/200_unique_rules` gives every experiment conditions
+//! of its own, the worst case for the per-request condition memo.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -40,25 +45,49 @@ fn condition(attribute: &str, operator: Operator, values: &[&str]) -> Condition 
     }
 }
 
-fn synthetic_snapshot(experiment_count: usize) -> Snapshot {
-    let per_placement = experiment_count / PLACEMENTS.len();
-    let layered_per_placement = per_placement * 3 / 4;
-    let per_layer = layered_per_placement.div_ceil(LAYERS_PER_PLACEMENT).max(1);
-    let range_width = 10_000 / per_layer as u32;
-    let eligibility = vec![
+/// Whether experiments draw their conditions from a small shared pool or each has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    SharedPool,
+    Unique,
+}
+
+fn eligibility(index: usize, rules: Rules) -> Vec<RuleGroup> {
+    const COUNTRY_LISTS: [&[&str]; 4] = [
+        &["DE", "AT", "CH"],
+        &["FR", "BE", "NL", "LU"],
+        &["US", "CA"],
+        &["DE", "FR", "IT", "ES", "PL"],
+    ];
+    let mut countries: Vec<String> =
+        COUNTRY_LISTS[index % 4].iter().map(|code| (*code).to_owned()).collect();
+    let mut tier = (1 + index % 4).to_string();
+    if rules == Rules::Unique {
+        countries.push(format!("X{index}"));
+        tier = format!("{}.{index}", index % 4);
+    }
+    let countries: Vec<&str> = countries.iter().map(String::as_str).collect();
+    vec![
         RuleGroup {
             conditions: vec![
-                condition("country", Operator::In, &["DE", "AT", "CH", "FR", "NL", "BE"]),
-                condition("device", Operator::Neq, &["bot"]),
+                condition("country", Operator::In, &countries),
+                condition("device", Operator::Neq, &[["bot", "crawler"][index % 2]]),
             ],
         },
         RuleGroup {
             conditions: vec![
                 condition("logged_in", Operator::Eq, &["true"]),
-                condition("tier", Operator::Gte, &["3"]),
+                condition("tier", Operator::Gte, &[&tier]),
             ],
         },
-    ];
+    ]
+}
+
+fn synthetic_snapshot(experiment_count: usize, rules: Rules) -> Snapshot {
+    let per_placement = experiment_count / PLACEMENTS.len();
+    let layered_per_placement = per_placement * 3 / 4;
+    let per_layer = layered_per_placement.div_ceil(LAYERS_PER_PLACEMENT).max(1);
+    let range_width = 10_000 / per_layer as u32;
     let experiments = (0..experiment_count)
         .map(|index| {
             let placement = PLACEMENTS[index % PLACEMENTS.len()];
@@ -101,7 +130,7 @@ fn synthetic_snapshot(experiment_count: usize) -> Snapshot {
                     allocation_bps: 5_000 + (index as u32 * 37) % 5_001,
                     variants,
                     placements: vec![placement.into()],
-                    eligibility: eligibility.clone(),
+                    eligibility: eligibility(index, rules),
                     schedule: Schedule::default(),
                     overrides,
                     metrics: vec![],
@@ -140,15 +169,18 @@ fn bench_evaluate(criterion: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     let requests = requests();
     let now = now();
-    for size in SIZES {
-        let snapshot = synthetic_snapshot(size);
+    let cases = SIZES
+        .iter()
+        .map(|&size| (size.to_string(), synthetic_snapshot(size, Rules::SharedPool)))
+        .chain([("200_unique_rules".to_owned(), synthetic_snapshot(200, Rules::Unique))]);
+    for (name, snapshot) in cases {
         snapshot.validate().expect("the synthetic snapshot is valid");
         let compiled = CompiledSnapshot::compile(&snapshot).expect("a valid snapshot compiles");
         let assigned: usize =
             requests.iter().map(|request| compiled.evaluate(request, now).assignments.len()).sum();
-        println!("evaluate/{size}: {:.1} assignments per request", assigned as f64 / 64.0);
+        println!("evaluate/{name}: {:.1} assignments per request", assigned as f64 / 64.0);
         group.bench_with_input(
-            BenchmarkId::from_parameter(size),
+            BenchmarkId::from_parameter(&name),
             &compiled,
             |bencher, compiled| {
                 let mut next = 0;
@@ -159,7 +191,8 @@ fn bench_evaluate(criterion: &mut Criterion) {
             },
         );
     }
-    let compiled = CompiledSnapshot::compile(&synthetic_snapshot(200)).expect("compiles");
+    let compiled =
+        CompiledSnapshot::compile(&synthetic_snapshot(200, Rules::SharedPool)).expect("compiles");
     let mut qa_request = requests[0].clone();
     qa_request.user_id = "qa-0-3".into();
     group.bench_function("200_with_override_hit", |bencher| {
@@ -171,7 +204,8 @@ fn bench_evaluate(criterion: &mut Criterion) {
 fn bench_explain(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("explain");
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    let compiled = CompiledSnapshot::compile(&synthetic_snapshot(200)).expect("compiles");
+    let compiled =
+        CompiledSnapshot::compile(&synthetic_snapshot(200, Rules::SharedPool)).expect("compiles");
     let request = requests()[0].clone();
     let now = now();
     group.bench_function("200", |bencher| {
@@ -185,7 +219,7 @@ fn bench_compile(criterion: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
     group.sample_size(10);
     for size in SIZES {
-        let snapshot = synthetic_snapshot(size);
+        let snapshot = synthetic_snapshot(size, Rules::SharedPool);
         group.bench_with_input(
             BenchmarkId::from_parameter(size),
             &snapshot,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::bucket::{HashPurpose, VariantRange, cumulative_ranges, normalize_weights};
-use super::rules::{CompiledRules, MalformedCondition};
+use super::rules::{CompiledRules, ConditionTable, MalformedCondition};
 use crate::model::{
     BucketRange, Experiment, MAX_VARIANTS, Schedule, Snapshot, Status, json_to_struct,
 };
@@ -22,6 +22,8 @@ pub struct CompiledSnapshot {
     /// Sorted by key, so index order is key order.
     pub(crate) experiments: Box<[CompiledExperiment]>,
     pub(crate) layers: Box<[CompiledLayer]>,
+    /// Every distinct eligibility condition; experiments' rules hold ids into it.
+    pub(crate) conditions: ConditionTable,
     pub(crate) index_by_key: HashMap<Box<str>, u32>,
     /// For each placement some experiment names: the experiments that can assign without
     /// an override there (RUNNING, or STOPPED with a rollout variant), in key order,
@@ -147,6 +149,7 @@ impl CompiledSnapshot {
         }
 
         let mut layers: Vec<CompiledLayer> = Vec::new();
+        let mut conditions = ConditionTable::default();
         let mut layer_index_by_name: HashMap<&str, u32> = HashMap::new();
         let mut experiments = Vec::with_capacity(sorted.len());
         for experiment in &sorted {
@@ -161,8 +164,9 @@ impl CompiledSnapshot {
                 });
                 (index, placement.range)
             });
-            experiments.push(compile_experiment(experiment, layer)?);
+            experiments.push(compile_experiment(experiment, layer, &mut conditions)?);
         }
+        conditions.finish();
 
         let index_by_key = experiments
             .iter()
@@ -175,6 +179,7 @@ impl CompiledSnapshot {
             revision: snapshot.revision,
             experiments: experiments.into_boxed_slice(),
             layers: layers.into_boxed_slice(),
+            conditions,
             index_by_key,
             live_by_placement,
             live_everywhere,
@@ -196,6 +201,7 @@ impl CompiledSnapshot {
 fn compile_experiment(
     experiment: &Experiment,
     layer: Option<(u32, BucketRange)>,
+    conditions: &mut ConditionTable,
 ) -> Result<CompiledExperiment, CompileError> {
     let spec = &experiment.spec;
     let invalid_variants = || CompileError::InvalidVariants { experiment: experiment.key.clone() };
@@ -204,7 +210,7 @@ fn compile_experiment(
     }
     let weights: Vec<f64> = spec.variants.iter().map(|variant| variant.weight).collect();
     let points = normalize_weights(&weights).ok_or_else(invalid_variants)?;
-    let rules = CompiledRules::compile(&spec.eligibility).map_err(
+    let rules = CompiledRules::compile(&spec.eligibility, conditions).map_err(
         |MalformedCondition { group, condition }| CompileError::MalformedCondition {
             experiment: experiment.key.clone(),
             group,

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::bucket::{UnitHasher, range_index};
 use super::compile::{CompiledExperiment, CompiledSnapshot, OverrideHit, overrides_apply};
 use super::request::{AssignRequest, Context, Unit, UnitType};
+use super::rules::ConditionMemo;
 use crate::model::{BucketRange, Status};
 
 /// Layers whose bucket a request caches; beyond this many the bucket is recomputed.
@@ -88,6 +89,7 @@ pub(crate) struct RequestScope<'s, 'r> {
     session_hits: &'s [OverrideHit],
     /// Whether either list is non-empty: most requests skip the override check.
     has_override_hits: bool,
+    condition_memo: ConditionMemo,
     layer_buckets: [u16; CACHED_LAYERS],
 }
 
@@ -200,6 +202,7 @@ impl CompiledSnapshot {
             user_hits,
             session_hits,
             has_override_hits: !user_hits.is_empty() || !session_hits.is_empty(),
+            condition_memo: ConditionMemo::new(),
             layer_buckets: [NOT_COMPUTED; CACHED_LAYERS],
         }
     }
@@ -230,9 +233,8 @@ impl CompiledSnapshot {
         match (experiment.status, experiment.rollout_variant) {
             (Status::Running, _) => {}
             (Status::Stopped, Some(variant)) => {
-                return experiment
-                    .rules
-                    .hold(scope.context)
+                return self
+                    .eligible(experiment, scope)
                     .then(|| self.assignment(index, Decision::Rollout { variant }))
                     .flatten();
             }
@@ -251,7 +253,7 @@ impl CompiledSnapshot {
                 Some(layer_bucket)
             }
         };
-        if !experiment.rules.hold(scope.context) {
+        if !self.eligible(experiment, scope) {
             return None;
         }
         let decision = self.hash_decision(experiment, layer_bucket, scope);
@@ -270,7 +272,7 @@ impl CompiledSnapshot {
         {
             return decision;
         }
-        if !experiment.rules.hold(scope.context) {
+        if !self.eligible(experiment, scope) {
             return Decision::NotEligible;
         }
         match (experiment.status, experiment.rollout_variant) {
@@ -316,6 +318,10 @@ impl CompiledSnapshot {
             // Ranges cover 0..10000 by construction; refusing beats a wrong variant.
             None => Decision::NotRunning,
         }
+    }
+
+    fn eligible(&self, experiment: &CompiledExperiment, scope: &mut RequestScope<'_, '_>) -> bool {
+        experiment.rules.hold(&self.conditions, scope.context, &mut scope.condition_memo)
     }
 
     fn layer_bucket(&self, layer_index: u32, scope: &mut RequestScope<'_, '_>) -> u16 {

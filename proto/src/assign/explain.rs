@@ -168,9 +168,9 @@ impl CompiledSnapshot {
             Decision::Override { variant, matched } => {
                 Outcome::Override { variant_key: variant_key(variant), matched }
             }
-            Decision::NotEligible => {
-                Outcome::NotEligible { failures: experiment.rules.failures(&request.context) }
-            }
+            Decision::NotEligible => Outcome::NotEligible {
+                failures: experiment.rules.failures(&self.conditions, &request.context),
+            },
             Decision::NotRunning => Outcome::NotRunning { status: experiment.status },
             Decision::OutsideSchedule => Outcome::OutsideSchedule { schedule: experiment.schedule },
             Decision::OutsideLayerRange { layer_index, range, layer_bucket } => {

@@ -7,6 +7,8 @@
 //! (`lt`, `lte`, `gt`, `gte`) read the attribute with [`parse_rule_number`] and fail when
 //! it is not a number.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::request::Context;
@@ -47,11 +49,41 @@ struct CompiledCondition {
     test: Test,
 }
 
-/// An experiment's eligibility rules, ready to test against a [`Context`].
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Every distinct condition of a snapshot, compiled once. Experiments refer to
+/// conditions by id, so a condition many experiments share (`country in [DE, AT]`) is
+/// tested once per request and remembered in a [`ConditionMemo`].
+#[derive(Debug, Default)]
+pub(crate) struct ConditionTable {
+    conditions: Vec<CompiledCondition>,
+    /// Only while compiling: source condition → id.
+    ids: HashMap<(String, Operator, Vec<String>), u32>,
+}
+
+/// An experiment's eligibility rules: condition ids, grouped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CompiledRules {
-    /// OR of groups, AND within a group; empty means everyone.
-    groups: Box<[Box<[CompiledCondition]>]>,
+    /// Ids into the [`ConditionTable`], group after group.
+    condition_ids: Box<[u32]>,
+    /// Where each group ends in `condition_ids` (exclusive); empty means no groups,
+    /// which means everyone is eligible.
+    group_ends: Box<[u32]>,
+}
+
+/// Per-request results of the first [`MEMO_SLOTS`] conditions, so each is tested at most
+/// once per request however many experiments share it.
+#[derive(Debug)]
+pub(crate) struct ConditionMemo {
+    slots: [MemoSlot; MEMO_SLOTS],
+}
+
+/// Conditions with a larger id are re-tested every time they are needed.
+const MEMO_SLOTS: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemoSlot {
+    Unknown,
+    Fails,
+    Holds,
 }
 
 /// A condition whose operands do not fit its operator (a numeric operand that does not
@@ -129,51 +161,117 @@ fn matches_number_grammar(bytes: &[u8]) -> bool {
     at == bytes.len()
 }
 
+// === impl ConditionTable ===
+
+impl ConditionTable {
+    /// The id of `condition`, compiling it on first sight; `None` when its operands do
+    /// not fit its operator.
+    fn intern(&mut self, condition: &Condition) -> Option<u32> {
+        let key = (condition.attribute.clone(), condition.operator, condition.values.clone());
+        if let Some(&id) = self.ids.get(&key) {
+            return Some(id);
+        }
+        let id = self.conditions.len() as u32;
+        self.conditions.push(CompiledCondition::compile(condition)?);
+        self.ids.insert(key, id);
+        Some(id)
+    }
+
+    /// Drops the compile-time index once every experiment is compiled.
+    pub(crate) fn finish(&mut self) {
+        self.ids = HashMap::new();
+        self.conditions.shrink_to_fit();
+    }
+
+    /// How many distinct conditions the snapshot has.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.conditions.len()
+    }
+
+    fn holds(&self, id: u32, context: &Context, memo: &mut ConditionMemo) -> bool {
+        let condition = &self.conditions[id as usize];
+        let Some(slot) = memo.slots.get_mut(id as usize) else {
+            return condition.holds(context);
+        };
+        match *slot {
+            MemoSlot::Holds => true,
+            MemoSlot::Fails => false,
+            MemoSlot::Unknown => {
+                let holds = condition.holds(context);
+                *slot = if holds { MemoSlot::Holds } else { MemoSlot::Fails };
+                holds
+            }
+        }
+    }
+}
+
+// === impl ConditionMemo ===
+
+impl ConditionMemo {
+    pub(crate) fn new() -> Self {
+        Self { slots: [MemoSlot::Unknown; MEMO_SLOTS] }
+    }
+}
+
 // === impl CompiledRules ===
 
 impl CompiledRules {
-    /// Pre-parses `groups`. Numeric operands are trimmed and read with
+    /// Pre-parses `groups` into `table`. Numeric operands are trimmed and read with
     /// [`parse_rule_number`], as validation reads them.
-    pub(crate) fn compile(groups: &[RuleGroup]) -> Result<Self, MalformedCondition> {
-        let groups = groups
-            .iter()
-            .enumerate()
-            .map(|(group_index, group)| {
-                group
-                    .conditions
-                    .iter()
-                    .enumerate()
-                    .map(|(condition_index, condition)| {
-                        CompiledCondition::compile(condition).ok_or(MalformedCondition {
-                            group: group_index,
-                            condition: condition_index,
-                        })
-                    })
-                    .collect::<Result<Box<[_]>, _>>()
-            })
-            .collect::<Result<Box<[_]>, _>>()?;
-        Ok(Self { groups })
+    pub(crate) fn compile(
+        groups: &[RuleGroup],
+        table: &mut ConditionTable,
+    ) -> Result<Self, MalformedCondition> {
+        let mut condition_ids = Vec::new();
+        let mut group_ends = Vec::with_capacity(groups.len());
+        for (group_index, group) in groups.iter().enumerate() {
+            for (condition_index, condition) in group.conditions.iter().enumerate() {
+                let id = table
+                    .intern(condition)
+                    .ok_or(MalformedCondition { group: group_index, condition: condition_index })?;
+                condition_ids.push(id);
+            }
+            group_ends.push(condition_ids.len() as u32);
+        }
+        Ok(Self {
+            condition_ids: condition_ids.into_boxed_slice(),
+            group_ends: group_ends.into_boxed_slice(),
+        })
+    }
+
+    /// The condition ids of each group, in order.
+    fn groups(&self) -> impl Iterator<Item = &[u32]> {
+        let starts = std::iter::once(0).chain(self.group_ends.iter().copied());
+        starts
+            .zip(self.group_ends.iter().copied())
+            .map(|(start, end)| &self.condition_ids[start as usize..end as usize])
     }
 
     /// Whether the context is eligible: no groups, or every condition of some group holds.
-    pub(crate) fn hold(&self, context: &Context) -> bool {
-        self.groups.is_empty()
-            || self
-                .groups
-                .iter()
-                .any(|group| group.iter().all(|condition| condition.holds(context)))
+    pub(crate) fn hold(
+        &self,
+        table: &ConditionTable,
+        context: &Context,
+        memo: &mut ConditionMemo,
+    ) -> bool {
+        self.group_ends.is_empty()
+            || self.groups().any(|group| group.iter().all(|&id| table.holds(id, context, memo)))
     }
 
     /// For each group, its first condition that fails (empty when there are no groups).
     /// Only explanation mode calls this, so it may allocate.
-    pub(crate) fn failures(&self, context: &Context) -> Vec<RuleFailure<'_>> {
-        self.groups
-            .iter()
+    pub(crate) fn failures<'t>(
+        &self,
+        table: &'t ConditionTable,
+        context: &Context,
+    ) -> Vec<RuleFailure<'t>> {
+        self.groups()
             .enumerate()
             .filter_map(|(group_index, group)| {
                 let condition_index =
-                    group.iter().position(|condition| !condition.holds(context))?;
-                let condition = &group[condition_index];
+                    group.iter().position(|&id| !table.conditions[id as usize].holds(context))?;
+                let condition = &table.conditions[group[condition_index] as usize];
                 Some(RuleFailure {
                     group: group_index,
                     condition: condition_index,
@@ -306,10 +404,29 @@ mod tests {
         }
     }
 
-    fn rules(groups: Vec<Vec<Condition>>) -> CompiledRules {
+    /// Compiled rules with their own condition table.
+    struct Rules {
+        rules: CompiledRules,
+        table: ConditionTable,
+    }
+
+    impl Rules {
+        fn hold(&self, context: &Context) -> bool {
+            let direct = self.rules.hold(&self.table, context, &mut ConditionMemo::new());
+            // A warm memo must give the same answer as a cold one.
+            let mut memo = ConditionMemo::new();
+            let _ = self.rules.hold(&self.table, context, &mut memo);
+            assert_eq!(direct, self.rules.hold(&self.table, context, &mut memo));
+            direct
+        }
+    }
+
+    fn rules(groups: Vec<Vec<Condition>>) -> Rules {
         let groups: Vec<RuleGroup> =
             groups.into_iter().map(|conditions| RuleGroup { conditions }).collect();
-        CompiledRules::compile(&groups).expect("test operands are numbers")
+        let mut table = ConditionTable::default();
+        let rules = CompiledRules::compile(&groups, &mut table).expect("test operands are numbers");
+        Rules { rules, table }
     }
 
     fn context() -> Context {
@@ -407,9 +524,10 @@ mod tests {
             },
             RuleGroup { conditions: vec![condition("age", Operator::Gt, &["40"])] },
         ];
-        let compiled = CompiledRules::compile(&groups).expect("operands are numbers");
+        let mut table = ConditionTable::default();
+        let compiled = CompiledRules::compile(&groups, &mut table).expect("operands are numbers");
         let context = context();
-        let failures = compiled.failures(&context);
+        let failures = compiled.failures(&table, &context);
         assert_eq!(
             failures,
             vec![
@@ -425,10 +543,25 @@ mod tests {
     }
 
     #[test]
+    fn shared_conditions_are_compiled_once() {
+        let de = condition("country", Operator::Eq, &["DE"]);
+        let tier = condition("tier", Operator::Gte, &["3"]);
+        let mut table = ConditionTable::default();
+        let first = vec![RuleGroup { conditions: vec![de.clone(), tier.clone()] }];
+        let second = vec![RuleGroup { conditions: vec![tier] }, RuleGroup { conditions: vec![de] }];
+        let first = CompiledRules::compile(&first, &mut table).expect("valid");
+        let second = CompiledRules::compile(&second, &mut table).expect("valid");
+        assert_eq!(table.len(), 2);
+        assert_eq!(&*first.condition_ids, [0, 1]);
+        assert_eq!(&*second.condition_ids, [1, 0]);
+        assert_eq!(&*second.group_ends, [1, 2]);
+    }
+
+    #[test]
     fn unparsable_operands_are_reported_by_position() {
         let groups = vec![RuleGroup { conditions: vec![condition("age", Operator::Lt, &["x"])] }];
         assert_eq!(
-            CompiledRules::compile(&groups),
+            CompiledRules::compile(&groups, &mut ConditionTable::default()),
             Err(MalformedCondition { group: 0, condition: 0 })
         );
     }
