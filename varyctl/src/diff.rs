@@ -57,12 +57,25 @@ pub fn describe(change: &FieldChange) -> String {
 fn show(value: Option<&Value>) -> String {
     const LIMIT: usize = 80;
     let Some(value) = value else { return "(absent)".to_owned() };
-    let text = value.to_string();
+    let text = match value.as_f64() {
+        Some(number) if value.is_number() => show_number(number),
+        _ => value.to_string(),
+    };
     if text.chars().count() <= LIMIT {
         return text;
     }
     let cut: String = text.chars().take(LIMIT).collect();
     format!("{cut}…")
+}
+
+/// A number as people write it: whole numbers without `.0` (the wire carries every
+/// number as a double, so `50` comes back as `50.0`).
+pub fn show_number(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 9.0e15 {
+        format!("{}", number as i64)
+    } else {
+        format!("{number}")
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +91,7 @@ mod tests {
         let after = json!({"variants": [{"key": "a", "weight": 1.0}, {"key": "b", "weight": 3.0}]});
         let changes = diff("spec", &before, &after);
         assert_eq!(changes.len(), 1);
-        assert_eq!(describe(&changes[0]), "spec.variants[1].weight: 1.0 -> 3.0");
+        assert_eq!(describe(&changes[0]), "spec.variants[1].weight: 1 -> 3");
     }
 
     #[test]

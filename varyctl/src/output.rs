@@ -63,9 +63,12 @@ impl Term<'_> {
         let _ = self.err.flush();
     }
 
-    /// Prints a table.
+    /// Prints a table, without the padding comfy-table leaves at line ends.
     pub fn table(&mut self, table: &Table) {
-        self.line(table.to_string());
+        let text = table.to_string();
+        for line in text.lines() {
+            self.line(line.trim_end());
+        }
     }
 }
 
@@ -83,11 +86,28 @@ pub fn new_table(headers: &[&str]) -> Table {
     table
 }
 
-/// A two-column `FIELD  VALUE` table for one object.
+/// A two-column `Field:  value` table for one object; long values wrap at the width in
+/// `$COLUMNS` (default 120), since a hypothesis can be a paragraph.
 pub fn new_details() -> Table {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse::<u16>().ok())
+        .filter(|columns| *columns >= 40)
+        .unwrap_or(120);
     let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
     table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
+    table
+}
+
+/// Pads the first column of a details table after rows are added (comfy-table creates
+/// columns with the first row).
+pub fn finish_details(table: &mut Table) {
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
 }
 
 /// Allocation basis points as a percentage: 2500 -> `25%`, 1250 -> `12.5%`.

@@ -10,7 +10,7 @@ use vary_proto::{
 
 use crate::{
     manifest::spec_value,
-    output::{Term, new_details, new_table, percent, timestamp},
+    output::{Term, finish_details, new_details, new_table, percent, timestamp},
 };
 
 /// An experiment at one version, for `-o json|yaml`.
@@ -153,6 +153,7 @@ pub fn print_experiment(term: &mut Term<'_>, experiment: &pb::Experiment) {
     row("Eligibility", eligibility_text(&spec));
     row("Metrics", metrics_text(&spec));
     row("Updated", timestamp(experiment.update_time.as_ref()));
+    finish_details(&mut details);
     term.table(&details);
     let total: f64 = spec.variants.iter().map(|variant| variant.weight).sum();
     let mut variants = new_table(&["variant", "weight", "share", "control", "params"]);
@@ -160,14 +161,12 @@ pub fn print_experiment(term: &mut Term<'_>, experiment: &pb::Experiment) {
         let share = if total > 0.0 { variant.weight / total * 100.0 } else { 0.0 };
         let params = variant
             .params
-            .as_ref()
-            .map(|params| {
-                Value::Object(vary_proto::model::struct_to_json(params.clone()).unwrap_or_default())
-            })
-            .map_or_else(String::new, |params| params.to_string());
+            .clone()
+            .and_then(|params| vary_proto::model::struct_to_json(params).ok())
+            .map_or_else(String::new, |params| whole_numbers(Value::Object(params)).to_string());
         variants.add_row(vec![
             variant.key.clone(),
-            format!("{}", variant.weight),
+            crate::diff::show_number(variant.weight),
             format!("{share:.1}%"),
             if variant.control { "yes".into() } else { String::new() },
             params,
@@ -194,6 +193,25 @@ pub fn print_versions(term: &mut Term<'_>, versions: &[pb::ExperimentVersion]) {
         ]);
     }
     term.table(&table);
+}
+
+/// Whole doubles as integers: the wire turns `200` into `200.0`; show what was written.
+fn whole_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(real)
+                if number.as_i64().is_none() && real.fract() == 0.0 && real.abs() < 9.0e15 =>
+            {
+                Value::from(real as i64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(entries) => Value::Object(
+            entries.into_iter().map(|(key, value)| (key, whole_numbers(value))).collect(),
+        ),
+        other => other,
+    }
 }
 
 fn layer_text(spec: &pb::ExperimentSpec) -> String {

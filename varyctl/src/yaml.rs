@@ -248,19 +248,47 @@ fn to_yaml(value: &Value) -> Yaml {
     match value {
         Value::Null => Yaml::Null,
         Value::Bool(flag) => Yaml::Boolean(*flag),
-        Value::Number(number) => match number.as_i64() {
-            Some(integer) => Yaml::Integer(integer),
-            None => Yaml::Real(number.to_string()),
+        Value::Number(number) => match (number.as_i64(), number.as_f64()) {
+            (Some(integer), _) => Yaml::Integer(integer),
+            // Whole doubles (the wire's only number type) print as integers, as written.
+            (None, Some(real)) if real.fract() == 0.0 && real.abs() < 9.0e15 => {
+                Yaml::Integer(real as i64)
+            }
+            _ => Yaml::Real(number.to_string()),
         },
         Value::String(text) => Yaml::String(text.clone()),
         Value::Array(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
-        Value::Object(entries) => Yaml::Hash(
-            entries
-                .iter()
-                .map(|(key, value)| (Yaml::String(key.clone()), to_yaml(value)))
-                .collect(),
-        ),
+        Value::Object(entries) => {
+            let mut keys: Vec<&String> = entries.keys().collect();
+            keys.sort_by_key(|key| (key_rank(key), key.as_str()));
+            Yaml::Hash(
+                keys.into_iter()
+                    .map(|key| (Yaml::String(key.clone()), to_yaml(&entries[key])))
+                    .collect(),
+            )
+        }
     }
+}
+
+/// Known keys print in the order people read them (key and status before the spec, a
+/// spec's name before its variants); unknown keys, such as variant params, follow in
+/// alphabetical order.
+fn key_rank(key: &str) -> usize {
+    #[rustfmt::skip]
+    const ORDER: &[&str] = &[
+        "key", "status", "rollout_variant", "version", "revision", "create_time", "update_time",
+        "action", "actor", "change_note", "name", "description", "hypothesis", "owner", "salt",
+        "layer", "range", "start", "end", "allocation_bps", "placements", "eligibility",
+        "conditions", "attribute", "operator", "values", "schedule", "weight", "control",
+        "variants", "params", "overrides", "role", "kind", "event_type",
+        "denominator_event_type", "attribution_window_seconds", "direction", "guardrail",
+        "max_relative_degradation", "metrics",
+    ];
+    if key == "spec" {
+        // Last at the top level: the short facts first, then the long spec.
+        return ORDER.len() + 1;
+    }
+    ORDER.iter().position(|known| *known == key).unwrap_or(ORDER.len())
 }
 
 #[cfg(test)]
@@ -307,6 +335,13 @@ mod tests {
         let error = load("a: 1\nb: 2\na: 3\n").expect_err("duplicate");
         assert_eq!(error.line, 3);
         assert!(error.message.contains("duplicate"));
+    }
+
+    #[test]
+    fn known_keys_come_first_in_reading_order() {
+        let text =
+            to_string(&json!({"spec": {"variants": [], "name": "x"}, "key": "k", "zeta": 1}));
+        assert_eq!(text, "key: k\nzeta: 1\nspec:\n  name: x\n  variants: []\n");
     }
 
     #[test]

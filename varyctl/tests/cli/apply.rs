@@ -64,7 +64,7 @@ async fn a_one_field_change_writes_exactly_one_version_and_diff_shows_only_that_
     diff.assert_code(0);
     let changed: Vec<&str> =
         diff.stdout.lines().filter(|line| line.starts_with("    ")).map(str::trim).collect();
-    assert_eq!(changed, vec!["spec.variants[1].weight: 50.0 -> 10.0"], "{}", diff.stdout);
+    assert_eq!(changed, vec!["spec.variants[1].weight: 50 -> 10"], "{}", diff.stdout);
     env.varyctl(&["diff", "--exit-code", "-f", &file]).await.assert_code(4);
     assert_eq!(env.versions("pool").await.len(), 1, "diff writes nothing");
 
@@ -76,7 +76,7 @@ async fn a_one_field_change_writes_exactly_one_version_and_diff_shows_only_that_
     let applied = env.varyctl(&["apply", "-f", &file, "-m", "less cross-category traffic"]).await;
     applied.assert_code(0);
     assert!(applied.stdout.contains("experiment/pool configured (version 2, DRAFT)"));
-    assert!(applied.stdout.contains("spec.variants[1].weight: 50.0 -> 10.0"));
+    assert!(applied.stdout.contains("spec.variants[1].weight: 50 -> 10"));
     let versions = env.versions("pool").await;
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1].action, "update");

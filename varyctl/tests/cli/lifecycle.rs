@@ -23,7 +23,7 @@ async fn rollback_restores_the_spec_of_an_earlier_version() {
 
     let diff = env.varyctl(&["diff", "pool", "2", "3"]).await;
     diff.assert_code(0);
-    assert!(diff.stdout.contains("spec.variants[1].weight: 5.0 -> 50.0"), "{}", diff.stdout);
+    assert!(diff.stdout.contains("spec.variants[1].weight: 5 -> 50"), "{}", diff.stdout);
 
     let history = env.varyctl(&["experiments", "history", "pool"]).await;
     history.assert_code(0);
