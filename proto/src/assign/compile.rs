@@ -31,8 +31,8 @@ pub struct CompiledSnapshot {
     pub(crate) live_by_placement: HashMap<Box<str>, IndexList>,
     /// The live experiments with no placement list, for placements no experiment names.
     pub(crate) live_everywhere: IndexList,
-    /// Unit id → the experiments (DRAFT, RUNNING or PAUSED) that force a variant on it.
-    pub(crate) overrides_by_unit: HashMap<Box<str>, Box<[OverrideHit]>>,
+    /// The QA overrides of DRAFT, RUNNING and PAUSED experiments, by unit id.
+    pub(crate) overrides: OverrideIndex,
 }
 
 /// Why a snapshot cannot be compiled. [`Snapshot::validate`] refuses all of these first,
@@ -117,6 +117,17 @@ pub(crate) struct CompiledLayer {
     pub(crate) key_prefix: Box<[u8]>,
 }
 
+/// Every override in one flat list grouped by unit id, and a map from unit id to its
+/// slice of that list: a request costs two lookups (user id, session id) however many
+/// experiments carry overrides, and compiling allocates no list per unit.
+#[derive(Debug, Default)]
+pub(crate) struct OverrideIndex {
+    /// Grouped by unit id; within a unit, in experiment (key) order.
+    hits: Box<[OverrideHit]>,
+    /// Unit id → `hits[start..end]`.
+    by_unit: HashMap<Box<str>, (u32, u32)>,
+}
+
 /// An override of one experiment for one unit id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OverrideHit {
@@ -174,7 +185,7 @@ impl CompiledSnapshot {
             .map(|(index, experiment)| (experiment.key.clone(), index as u32))
             .collect();
         let (live_by_placement, live_everywhere) = index_live_experiments(&experiments);
-        let overrides_by_unit = index_overrides(&sorted);
+        let overrides = OverrideIndex::build(&sorted);
         Ok(Self {
             revision: snapshot.revision,
             experiments: experiments.into_boxed_slice(),
@@ -183,7 +194,7 @@ impl CompiledSnapshot {
             index_by_key,
             live_by_placement,
             live_everywhere,
-            overrides_by_unit,
+            overrides,
         })
     }
 
@@ -319,25 +330,44 @@ fn index_live_experiments(
     (by_placement, everywhere)
 }
 
-/// Gathers every experiment's overrides into one map, so a request costs two lookups
-/// (user id, session id) however many experiments carry overrides. `sorted` is the
-/// experiments in index order.
-fn index_overrides(sorted: &[&Experiment]) -> HashMap<Box<str>, Box<[OverrideHit]>> {
-    let mut by_unit: HashMap<Box<str>, Vec<OverrideHit>> = HashMap::new();
-    for (index, experiment) in sorted.iter().enumerate() {
-        if !overrides_apply(experiment.status) {
-            continue;
+// === impl OverrideIndex ===
+
+impl OverrideIndex {
+    /// Indexes the overrides of `sorted`, the experiments in index order.
+    fn build(sorted: &[&Experiment]) -> Self {
+        let mut hits: Vec<(&str, OverrideHit)> = Vec::new();
+        for (index, experiment) in sorted.iter().enumerate() {
+            if !overrides_apply(experiment.status) {
+                continue;
+            }
+            let override_only = experiment.status != Status::Running;
+            for (unit_id, variant) in &experiment.spec.overrides {
+                // compile_experiment checked every override's variant already.
+                let Some(variant) = variant_index(experiment, variant) else { continue };
+                let hit = OverrideHit { experiment: index as u32, variant, override_only };
+                hits.push((unit_id, hit));
+            }
         }
-        let override_only = experiment.status != Status::Running;
-        for (unit_id, variant) in &experiment.spec.overrides {
-            // compile_experiment checked every override's variant already.
-            let Some(variant) = variant_index(experiment, variant) else { continue };
-            by_unit.entry(unit_id.as_str().into()).or_default().push(OverrideHit {
-                experiment: index as u32,
-                variant,
-                override_only,
-            });
+        // Stable: within one unit id the hits stay in experiment (key) order.
+        hits.sort_by(|a, b| a.0.cmp(b.0));
+        let mut by_unit = HashMap::new();
+        let mut start = 0;
+        while start < hits.len() {
+            let unit_id = hits[start].0;
+            let same_unit = hits[start..].iter().take_while(|(other, _)| *other == unit_id).count();
+            by_unit.insert(unit_id.into(), (start as u32, (start + same_unit) as u32));
+            start += same_unit;
         }
+        Self { hits: hits.into_iter().map(|(_, hit)| hit).collect(), by_unit }
     }
-    by_unit.into_iter().map(|(unit_id, hits)| (unit_id, hits.into_boxed_slice())).collect()
+
+    /// The overrides naming `unit_id` (none for the empty id).
+    pub(crate) fn hits_for(&self, unit_id: &str) -> &[OverrideHit] {
+        if unit_id.is_empty() || self.by_unit.is_empty() {
+            return &[];
+        }
+        self.by_unit
+            .get(unit_id)
+            .map_or(&[], |&(start, end)| &self.hits[start as usize..end as usize])
+    }
 }

@@ -140,7 +140,8 @@ impl CompiledSnapshot {
         now: OffsetDateTime,
     ) -> Assignments<'a> {
         let unit = request.unit();
-        let mut assignments = Vec::new();
+        // Enough for a typical page; one allocation instead of several regrowths.
+        let mut assignments = Vec::with_capacity(8);
         if unit.unit_type == UnitType::None {
             return Assignments { revision: self.revision, unit, assignments };
         }
@@ -187,14 +188,8 @@ impl CompiledSnapshot {
         unit: Unit<'r>,
         now: OffsetDateTime,
     ) -> RequestScope<'s, 'r> {
-        let hits = |id: &str| -> &'s [OverrideHit] {
-            if id.is_empty() || self.overrides_by_unit.is_empty() {
-                return &[];
-            }
-            self.overrides_by_unit.get(id).map_or(&[], |hits| hits)
-        };
-        let user_hits = hits(&request.user_id);
-        let session_hits = hits(&request.session_id);
+        let user_hits = self.overrides.hits_for(&request.user_id);
+        let session_hits = self.overrides.hits_for(&request.session_id);
         RequestScope {
             context: &request.context,
             now_nanos: now.unix_timestamp_nanos(),
