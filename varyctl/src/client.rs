@@ -42,14 +42,7 @@ impl Connection {
     /// Connects eagerly, so an unreachable address fails here with a clear message
     /// rather than inside the first call.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
-        let token = match &settings.token {
-            None => BearerToken(None),
-            Some(token) => BearerToken(Some(
-                MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
-                    CliError::Usage("the token contains characters not allowed in a header".into())
-                })?,
-            )),
-        };
+        let token = BearerToken::new(settings.token.as_deref())?;
         let endpoint = Endpoint::from_shared(settings.addr.clone())
             .map_err(|error| CliError::Usage(format!("address {}: {error}", settings.addr)))?
             .connect_timeout(CONNECT_TIMEOUT)
@@ -155,11 +148,49 @@ impl std::fmt::Debug for BearerToken {
     }
 }
 
+impl BearerToken {
+    /// The header value for `token`; refuses tokens that cannot travel in a header.
+    pub fn new(token: Option<&str>) -> Result<Self, CliError> {
+        let Some(token) = token else { return Ok(BearerToken(None)) };
+        let value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
+            CliError::Usage("the token contains characters not allowed in a header".into())
+        })?;
+        Ok(BearerToken(Some(value)))
+    }
+}
+
 impl Interceptor for BearerToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {
             request.metadata_mut().insert("authorization", value.clone());
         }
         Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorization(token: Option<&str>) -> Option<String> {
+        let mut interceptor = BearerToken::new(token).expect("valid token");
+        let request = interceptor.call(Request::new(())).expect("the interceptor never fails");
+        let value = request.metadata().get("authorization")?;
+        Some(value.to_str().expect("ascii").to_owned())
+    }
+
+    #[test]
+    fn a_configured_token_travels_as_a_bearer_authorization_header() {
+        assert_eq!(authorization(Some("s3cr3t")), Some("Bearer s3cr3t".to_owned()));
+        assert_eq!(authorization(None), None);
+        assert!(
+            !format!("{:?}", BearerToken::new(Some("s3cr3t")).expect("valid")).contains("s3cr3t")
+        );
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_a_usage_error() {
+        let error = BearerToken::new(Some("line\nbreak")).expect_err("newline");
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
     }
 }

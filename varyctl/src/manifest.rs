@@ -139,6 +139,19 @@ impl Source {
         }
     }
 
+    /// A server message located in the file: INVALID_ARGUMENT messages start with the
+    /// wire field path (`spec.variants[2].weight: …`), which names the line; other
+    /// messages are placed at the experiment's key.
+    pub fn server_error(&self, key: &str, message: &str) -> String {
+        if let Some((path, rest)) = message.split_once(": ")
+            && (path.starts_with("spec.") || path == "spec" || path == "key")
+            && !path.contains(' ')
+        {
+            return self.error(key, path, rest);
+        }
+        format!("{}: experiment {key:?}: {message}", self.locate("key"))
+    }
+
     /// `file:line: experiment "key": path: message`.
     pub fn error(&self, key: &str, path: &str, message: &str) -> String {
         let shown = to_file_path(path);
@@ -297,4 +310,34 @@ fn serde_path(path: &serde_path_to_error::Path) -> String {
 fn unknown_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("unknown field `")?;
     rest.split('`').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> Source {
+        let documents = yaml::load(text).expect("yaml");
+        let lines = Arc::new(documents.into_iter().next().expect("one document").lines);
+        Source { file: PathBuf::from("e.yml"), prefix: String::new(), lines }
+    }
+
+    #[test]
+    fn server_field_paths_map_back_to_the_line_in_the_file() {
+        let text = "key: k\nspec:\n  schedule:\n    start: 2026-01-01T00:00:00Z\n    end: 2025-01-01T00:00:00Z\n  layer:\n    name: pdp\n    range: {start: 0, end: 10}\n  metrics:\n    - key: m\n      attribution_window_seconds: 0\n";
+        let source = source(text);
+        let located = |message: &str| source.server_error("k", message);
+        assert_eq!(
+            located("spec.schedule.end_time: must be after schedule.start"),
+            "e.yml:5: experiment \"k\": spec.schedule.end: must be after schedule.start"
+        );
+        assert!(located("spec.layer_range: bad").starts_with("e.yml:8: "));
+        assert!(located("spec.layer: bad").starts_with("e.yml:7: "));
+        assert!(located("spec.metrics[0].attribution_window: bad").starts_with("e.yml:11: "));
+        assert!(located("spec.owner: is required").starts_with("e.yml:2: "), "parent line");
+        assert_eq!(
+            located("layer \"pdp\": range overlaps"),
+            "e.yml:1: experiment \"k\": layer \"pdp\": range overlaps"
+        );
+    }
 }

@@ -6,7 +6,6 @@
 //! line, and the exit code is 1); losing the connection stops everything (exit 3).
 
 use serde::Serialize;
-use tonic::Code;
 use vary_proto::{model::Action, pb};
 
 use crate::{
@@ -244,18 +243,11 @@ fn refusal(
     }
 }
 
-/// The server's message, located in the file: INVALID_ARGUMENT messages start with a
-/// field path (`spec.variants[2].weight: …`), which names the line.
+/// The server's message, located in the file (see [`crate::manifest::Source::server_error`]).
 fn status_message(located: &Located, status: &tonic::Status) -> String {
     let code = crate::error::code_name(status.code());
-    let message = status.message();
-    if status.code() == Code::InvalidArgument
-        && let Some((path, rest)) = message.split_once(": ")
-        && (path.starts_with("spec") || path == "key")
-    {
-        return format!("{code}: {}", located.source.error(&located.manifest.key, path, rest));
-    }
-    format!("{}: {code}: {message}", located.source.locate("key"))
+    let located_message = located.source.server_error(&located.manifest.key, status.message());
+    format!("{code}: {located_message}")
 }
 
 fn planned(plan: &Plan, created: &str, configured: &str) -> Outcome {
