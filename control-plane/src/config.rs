@@ -47,6 +47,21 @@ pub struct Config {
     /// Longest time a graceful shutdown waits for in-flight work, in seconds.
     #[arg(long, env = "VARY_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+    /// This replica's name in the fleet view; defaults to $HOSTNAME (the pod name).
+    #[arg(long, env = "VARY_REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// Watch streams idle this long get a heartbeat.
+    #[arg(long, env = "VARY_HEARTBEAT_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// Watch streams end cleanly after this long (± 10%), so agents rebalance.
+    #[arg(long, env = "VARY_MAX_STREAM_AGE", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub max_stream_age: Duration,
+    /// How long an agent has to send its hello.
+    #[arg(long, env = "VARY_FIRST_MESSAGE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub first_message_timeout: Duration,
+    /// How often the head revision is polled, as a backstop to LISTEN/NOTIFY.
+    #[arg(long, env = "VARY_CONFIG_POLL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub config_poll_interval: Duration,
 }
 
 /// Log output format.
@@ -68,6 +83,19 @@ impl Config {
     /// The grace period as a duration.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
+    }
+
+    /// The replica name: the configured one, else `$HOSTNAME`, else one made from the pid.
+    pub fn replica_name(&self) -> String {
+        self.replica_id
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|name| !name.is_empty()))
+            .unwrap_or_else(|| format!("control-plane-{}", std::process::id()))
+    }
+
+    /// Agents silent for this long are shown as disconnected: three missed heartbeats.
+    pub fn agent_stale_after(&self) -> Duration {
+        self.heartbeat_interval * 3 + Duration::from_secs(5)
     }
 }
 

@@ -6,7 +6,9 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod diff;
+pub mod distribution;
 pub mod error;
+pub mod fleet;
 pub mod lifecycle;
 pub mod server;
 pub mod shutdown;
@@ -15,7 +17,8 @@ pub mod telemetry;
 
 use std::{future::Future, time::Duration};
 
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
+use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
 pub use config::Config;
@@ -33,49 +36,78 @@ pub async fn run(
     let (reporter, health_service) = tonic_health::server::health_reporter();
     server::set_health(&reporter, ServingStatus::NotServing).await;
     let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
-    let experiments = api::ExperimentApi::new(store::Store::new(pool.clone()));
+    let store = store::Store::new(pool.clone());
+    let cancel = CancellationToken::new();
 
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let migrated = tokio::spawn(migrate_then_serve_health(
-        config.database_url.clone(),
+    let (head_tx, head_rx) = watch::channel(None);
+    let (fleet, dirty_agents) = fleet::Fleet::new(config.replica_name(), pool.clone());
+    let stream_settings = distribution::StreamSettings {
+        heartbeat_interval: config.heartbeat_interval,
+        max_stream_age: config.max_stream_age,
+        first_message_timeout: config.first_message_timeout,
+    };
+    let services = server::Services {
+        experiments: api::ExperimentApi::new(store.clone()),
+        distribution: distribution::DistributionApi::new(
+            head_rx.clone(),
+            fleet.clone(),
+            stream_settings,
+            cancel.clone(),
+        ),
+        fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
+    };
+    let writer_stop = CancellationToken::new();
+    let fleet_writer =
+        tokio::spawn(fleet::run_fleet_writer(fleet, dirty_agents, writer_stop.clone()));
+    let publisher_settings = distribution::PublisherSettings {
+        database_url: config.database_url.clone(),
+        poll_interval: config.config_poll_interval,
+    };
+    let start_up = tokio::spawn(start_up(
+        store,
+        publisher_settings,
+        head_tx,
         reporter.clone(),
         cancel.clone(),
     ));
+
     let drain = {
         let cancel = cancel.clone();
         let reporter = reporter.clone();
         async move {
             shutdown.await;
-            tracing::info!("shutting down: health NOT_SERVING, draining requests");
-            cancel.cancel();
+            tracing::info!("shutting down: health NOT_SERVING, ending streams, draining requests");
             server::set_health(&reporter, ServingStatus::NotServing).await;
+            cancel.cancel();
         }
     };
     tracing::info!(addr = %listener.local_addr()?, "control plane listening");
-    let served = server::serve(listener, experiments, health_service, drain).await;
+    let served = server::serve(listener, services, health_service, drain).await;
     cancel.cancel();
-    migrated.abort();
+    start_up.abort();
+    // Record the disconnects of the streams that just ended, within a bound.
+    writer_stop.cancel();
+    if tokio::time::timeout(Duration::from_secs(5), fleet_writer).await.is_err() {
+        tracing::warn!("fleet state not flushed within 5s");
+    }
     pool.close();
     served
 }
 
-/// Applies migrations, retrying with capped exponential backoff until they succeed or
-/// shutdown begins, then reports SERVING.
-async fn migrate_then_serve_health(
-    database_url: config::DatabaseUrl,
+/// Applies migrations (retrying with capped exponential backoff while the database is
+/// unreachable), reports SERVING, then runs the config publisher until shutdown.
+async fn start_up(
+    store: store::Store,
+    publisher: distribution::PublisherSettings,
+    head: watch::Sender<distribution::Head>,
     reporter: tonic_health::server::HealthReporter,
-    cancel: tokio_util::sync::CancellationToken,
+    cancel: CancellationToken,
 ) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match db::run_migrations(&database_url).await {
-            Ok(()) => {
-                server::set_health(&reporter, ServingStatus::Serving).await;
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(error = ?error, retry_in = ?delay, "database not ready");
-            }
+        match db::run_migrations(&publisher.database_url).await {
+            Ok(()) => break,
+            Err(error) => tracing::warn!(error = ?error, retry_in = ?delay, "database not ready"),
         }
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -83,4 +115,6 @@ async fn migrate_then_serve_health(
         }
         delay = (delay * 2).min(Duration::from_secs(10));
     }
+    server::set_health(&reporter, ServingStatus::Serving).await;
+    distribution::run_publisher(store, publisher, head, cancel).await;
 }

@@ -16,6 +16,8 @@ use crate::postgres::{TestDatabase, TestPostgres};
 
 /// Longest a test waits for a control plane to report SERVING.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a test waits for a control plane to shut down.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A control plane running inside the test process.
 #[derive(Debug)]
@@ -55,6 +57,11 @@ impl TestControlPlane {
             db_pool_size: 8,
             log_format: LogFormat::Text,
             shutdown_grace_seconds: 5,
+            replica_id: Some(format!("test-replica-{}", addr.port())),
+            heartbeat_interval: Duration::from_secs(1),
+            max_stream_age: Duration::from_secs(600),
+            first_message_timeout: Duration::from_secs(5),
+            config_poll_interval: Duration::from_secs(1),
         };
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
@@ -101,10 +108,13 @@ impl TestControlPlane {
             .context("control plane not SERVING in time")?
     }
 
-    /// Shuts down and waits for the server to finish; re-raises a panic from it.
+    /// Shuts down and waits (boundedly) for the server to finish; re-raises a panic from it.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
-        match self.task.await {
+        let joined = tokio::time::timeout(STOP_TIMEOUT, self.task)
+            .await
+            .context("control plane did not stop in time")?;
+        match joined {
             Ok(result) => result,
             Err(join_error) if join_error.is_panic() => {
                 std::panic::resume_unwind(join_error.into_panic())

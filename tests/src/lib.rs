@@ -4,11 +4,13 @@
 pub mod control_plane;
 pub mod fixtures;
 pub mod postgres;
+pub mod watch_client;
 
 use std::sync::Once;
 
 pub use control_plane::TestControlPlane;
 pub use postgres::{TestDatabase, TestPostgres};
+pub use watch_client::WatchClient;
 
 /// Installs a tracing subscriber once per process; silent unless `TEST_LOG` is set
 /// (then it takes `RUST_LOG`-style filters, `info` by default).

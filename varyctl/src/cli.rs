@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vary_proto::model::{BUCKETS, Status};
 
 /// `varyctl`: operate Vary experiments from a terminal or a Git repository.
 #[derive(Debug, Parser)]
@@ -106,8 +107,8 @@ pub enum ExperimentsCommand {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only this status (draft, running, paused, stopped, archived).
-    #[arg(long)]
-    pub status: Option<String>,
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<Status>,
     /// Only this layer.
     #[arg(long)]
     pub layer: Option<String>,
@@ -228,7 +229,8 @@ pub struct RampArgs {
     /// The experiment's key.
     pub key: String,
     /// Basis points (`2500`, `2500bps`) or a percentage (`25%`, `12.5%`).
-    pub allocation: String,
+    #[arg(value_name = "ALLOCATION", value_parser = parse_allocation)]
+    pub allocation_bps: u32,
     /// Change note stored on the new version.
     #[arg(short = 'm', long = "note", default_value = "")]
     pub note: String,
@@ -240,4 +242,60 @@ pub struct VersionArgs {
     /// Only the client version; do not contact the control plane.
     #[arg(long)]
     pub client: bool,
+}
+
+/// `2500` or `2500bps` (basis points, the API's unit) or `25%` / `12.5%`; checked while
+/// parsing, so a bad value is a usage error (exit 2) before any connection is made.
+fn parse_allocation(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let invalid = || {
+        format!(
+            "expected basis points 0..={BUCKETS} (`2500`, `2500bps`) or a percentage (`25%`), got {text:?}"
+        )
+    };
+    let bps = if let Some(number) = text.strip_suffix('%') {
+        let value: f64 = number.trim().parse().map_err(|_| invalid())?;
+        let bps = value * 100.0;
+        if !(0.0..=f64::from(BUCKETS)).contains(&bps) || bps.fract().abs() > 1e-9 {
+            return Err(invalid());
+        }
+        bps.round() as u32
+    } else {
+        let number = text.strip_suffix("bps").unwrap_or(text).trim();
+        number.parse::<u32>().map_err(|_| invalid())?
+    };
+    if bps > BUCKETS {
+        return Err(invalid());
+    }
+    Ok(bps)
+}
+
+/// A lifecycle status by its lower-case name (upper case accepted too).
+fn parse_status(text: &str) -> Result<Status, String> {
+    Status::parse(&text.to_lowercase()).ok_or_else(|| {
+        format!("expected draft, running, paused, stopped or archived, got {text:?}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_accepts_basis_points_and_percentages() {
+        assert_eq!(parse_allocation("2500"), Ok(2500));
+        assert_eq!(parse_allocation("2500bps"), Ok(2500));
+        assert_eq!(parse_allocation("25%"), Ok(2500));
+        assert_eq!(parse_allocation("12.5%"), Ok(1250));
+        assert_eq!(parse_allocation("100%"), Ok(10_000));
+        for bad in ["10001", "101%", "-1", "abc", "0.001%", ""] {
+            assert!(parse_allocation(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses_parse_in_either_case() {
+        assert_eq!(parse_status("RUNNING"), Ok(Status::Running));
+        assert!(parse_status("live").is_err());
+    }
 }

@@ -7,7 +7,7 @@ use vary_proto::{
 
 use crate::store::{ExperimentRecord, VersionRecord};
 
-pub(super) fn experiment_to_pb(record: &ExperimentRecord) -> pb::Experiment {
+pub(crate) fn experiment_to_pb(record: &ExperimentRecord) -> pb::Experiment {
     let experiment = &record.experiment;
     pb::Experiment {
         key: experiment.key.clone(),

@@ -5,6 +5,7 @@ mod commit;
 mod page_token;
 mod read;
 mod rows;
+mod snapshot;
 
 use deadpool_postgres::Pool;
 use time::OffsetDateTime;
@@ -13,6 +14,7 @@ use vary_proto::model::Experiment;
 pub use commit::{CONFIG_CHANNEL, Change};
 pub use page_token::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageToken, page_size};
 pub use read::ExperimentFilter;
+pub use snapshot::ConfigAtRevision;
 
 /// Handle to the experiment store; cheap to clone (the pool is reference-counted).
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Read commands: list, get, history, and diff (of files against the server, or of two
 //! versions).
 
-use vary_proto::{model::Status, pb};
+use vary_proto::pb;
 
 use crate::{
     cli::{DiffArgs, GetArgs, KeyArg, ListArgs},
@@ -18,16 +18,7 @@ pub(super) async fn list(
     connection: &mut Connection,
     term: &mut Term<'_>,
 ) -> Result<(), CliError> {
-    let status = match &args.status {
-        None => pb::ExperimentStatus::Unspecified,
-        Some(name) => Status::parse(&name.to_lowercase())
-            .map(pb::ExperimentStatus::from)
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "--status {name}: expected draft, running, paused, stopped or archived"
-                ))
-            })?,
-    };
+    let status = args.status.map_or(pb::ExperimentStatus::Unspecified, pb::ExperimentStatus::from);
     let filter = pb::ListExperimentsRequest {
         status: status as i32,
         layer: args.layer.unwrap_or_default(),

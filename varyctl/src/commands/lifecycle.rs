@@ -1,7 +1,7 @@
 //! Commands that change one experiment without a file: lifecycle transitions, the ramp
 //! and rollback. Each prints the new version.
 
-use vary_proto::{model::BUCKETS, pb};
+use vary_proto::pb;
 
 use crate::{
     cli::{LifecycleArgs, RampArgs, RollbackArgs, StopArgs},
@@ -81,7 +81,7 @@ pub(super) async fn ramp(
     connection: &mut Connection,
     term: &mut Term<'_>,
 ) -> Result<(), CliError> {
-    let allocation_bps = parse_allocation(&args.allocation)?;
+    let allocation_bps = args.allocation_bps;
     let request = pb::SetExperimentAllocationRequest {
         key: args.key,
         allocation_bps,
@@ -123,46 +123,4 @@ fn report(
         term.structured(&ExperimentView::from(&experiment));
     }
     Ok(())
-}
-
-/// `2500` or `2500bps` (basis points, the API's unit) or `25%` / `12.5%`.
-pub(super) fn parse_allocation(text: &str) -> Result<u32, CliError> {
-    let text = text.trim();
-    let invalid = || {
-        CliError::Usage(format!(
-            "allocation {text:?}: expected basis points 0..={BUCKETS} (`2500`, `2500bps`) or a percentage (`25%`)"
-        ))
-    };
-    let bps = if let Some(number) = text.strip_suffix('%') {
-        let value: f64 = number.trim().parse().map_err(|_| invalid())?;
-        let bps = value * 100.0;
-        if !(0.0..=f64::from(BUCKETS)).contains(&bps) || bps.fract().abs() > 1e-9 {
-            return Err(invalid());
-        }
-        bps.round() as u32
-    } else {
-        let number = text.strip_suffix("bps").unwrap_or(text).trim();
-        number.parse::<u32>().map_err(|_| invalid())?
-    };
-    if bps > BUCKETS {
-        return Err(invalid());
-    }
-    Ok(bps)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allocation_accepts_basis_points_and_percentages() {
-        assert_eq!(parse_allocation("2500").ok(), Some(2500));
-        assert_eq!(parse_allocation("2500bps").ok(), Some(2500));
-        assert_eq!(parse_allocation("25%").ok(), Some(2500));
-        assert_eq!(parse_allocation("12.5%").ok(), Some(1250));
-        assert_eq!(parse_allocation("100%").ok(), Some(10_000));
-        for bad in ["10001", "101%", "-1", "abc", "0.001%", ""] {
-            assert!(parse_allocation(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -42,6 +42,17 @@ async fn an_unreachable_control_plane_names_the_address_and_exits_3() {
             .await;
     from_env.assert_code(3);
     assert!(from_env.stderr.contains(&addr), "VARY_ADDR is used: {}", from_env.stderr);
+
+    // Usage errors are found before connecting: still 2, not 3.
+    let ramp = [
+        "--addr".to_owned(),
+        addr.clone(),
+        "experiments".into(),
+        "ramp".into(),
+        "k".into(),
+        "150%".into(),
+    ];
+    run_binary(&ramp, dir.path(), &[]).await.assert_code(2);
 }
 
 #[tokio::test]
