@@ -319,6 +319,19 @@ impl Syncer {
             self.store.install(standby.served, now);
             return;
         }
+        if served_revision.is_none() && head == 0 && self.standby.is_none() {
+            // Revision 0 is, by the protocol, "nothing committed yet": the empty config.
+            // Serving it lets a fresh installation's fleet turn healthy even when the
+            // control plane only says so in a heartbeat or an up-to-date answer.
+            match Served::prepare(pb::ConfigSnapshot::default(), Origin::ControlPlane) {
+                Ok(empty) => {
+                    tracing::info!("control plane has no revision yet: serving the empty config");
+                    self.store.install(empty, now);
+                }
+                Err(error) => tracing::error!(error = %error, "the empty config does not compile"),
+            }
+            return;
+        }
         tracing::debug!(head, ?served_revision, "serving a revision other than the head");
     }
 

@@ -2,6 +2,7 @@
 //! database per test, and real servers bound to `127.0.0.1:0` before they start.
 
 pub mod control_plane;
+pub mod edge_agent;
 pub mod fixtures;
 pub mod postgres;
 pub mod watch_client;
@@ -9,6 +10,7 @@ pub mod watch_client;
 use std::sync::Once;
 
 pub use control_plane::TestControlPlane;
+pub use edge_agent::TestEdgeAgent;
 pub use postgres::{TestDatabase, TestPostgres};
 pub use watch_client::WatchClient;
 

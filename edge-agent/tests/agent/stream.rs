@@ -134,6 +134,20 @@ async fn the_empty_revision_zero_of_a_fresh_installation_is_served() {
 }
 
 #[tokio::test]
+async fn a_head_of_revision_zero_means_the_empty_config() {
+    let mut control_plane = FakeControlPlane::start().await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(&control_plane.endpoint(), state.path()).await;
+    let mut stream = control_plane.next_stream().await;
+    stream.send(watch_response::Kind::Heartbeat(pb::Heartbeat { head_revision: 0 })).await;
+    assert_eq!(stream.expect_ack().await, 0);
+    agent.wait_until_serving().await;
+    let response = agent.assign("u1").await.expect("assign");
+    assert_eq!((response.revision, response.assignments.len()), (0, 0));
+    agent.stop().await;
+}
+
+#[tokio::test]
 async fn an_older_revision_is_nacked() {
     let mut control_plane = FakeControlPlane::start().await;
     let state = tempfile::tempdir().expect("tempdir");

@@ -2,5 +2,7 @@
 //! `control_plane_*` modules speak the Watch protocol by hand; `agent_*` modules run
 //! real edge agents.
 
+mod agent_outages;
+mod agent_serving;
 mod control_plane_fleet;
 mod control_plane_watch;
