@@ -263,6 +263,13 @@ fn compile_refuses_what_evaluation_cannot_handle() {
         CompiledSnapshot::compile(&zero_weight),
         Err(CompileError::InvalidVariants { .. })
     ));
+    // Finite weights whose sum overflows pass validation today but cannot be normalised:
+    // refused here rather than served with gaps in the variant ranges.
+    let overflowing = Snapshot { revision: 1, experiments: vec![running("w", &[1e308, 1e308])] };
+    assert!(matches!(
+        CompiledSnapshot::compile(&overflowing),
+        Err(CompileError::InvalidVariants { .. })
+    ));
 }
 
 /// A snapshot exercising every branch, for the agreement property.

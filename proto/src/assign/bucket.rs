@@ -104,8 +104,9 @@ pub fn bucket(purpose: HashPurpose, salt: &str, unit: &str) -> u32 {
 
 /// Basis points (summing to exactly 10000) for relative `weights`, by largest remainder.
 ///
-/// Returns `None` when `weights` is empty or a weight is not a finite number `> 0`
-/// (validation refuses both). The arithmetic, in IEEE-754 binary64, is normative:
+/// Returns `None` when `weights` is empty, a weight is not a finite number `> 0`
+/// (validation refuses both), or the weights are so large (around 1e304) that the sum or
+/// `w * 10000` overflows to infinity. The arithmetic, in IEEE-754 binary64, is normative:
 ///
 /// 1. `sum = ((w[0] + w[1]) + w[2]) + …`, added left to right in listed order;
 /// 2. `quota[i] = (w[i] * 10000.0) / sum`, multiplication first, each step rounded to nearest;
@@ -129,6 +130,9 @@ pub fn normalize_weights(weights: &[f64]) -> Option<Vec<u32>> {
     let total_buckets = f64::from(BUCKETS);
     let sum = weights.iter().fold(0.0_f64, |sum, weight| sum + weight);
     let quotas: Vec<f64> = weights.iter().map(|weight| weight * total_buckets / sum).collect();
+    if !quotas.iter().all(|quota| quota.is_finite()) {
+        return None;
+    }
     // Quotas are in 0..=10000 (each weight is at most the sum), so the cast is exact.
     let mut points: Vec<u32> = quotas.iter().map(|quota| quota.floor() as u32).collect();
     let handed_out: u32 = points.iter().sum();
@@ -145,7 +149,8 @@ pub fn normalize_weights(weights: &[f64]) -> Option<Vec<u32>> {
     for &index in by_remainder.iter().take(left) {
         points[index] += 1;
     }
-    Some(points)
+    // Holds by the bounds above; checked so no caller can ever see ranges with a gap.
+    (points.iter().sum::<u32>() == BUCKETS).then_some(points)
 }
 
 /// Consecutive `[start, end)` ranges for basis points given in listed order.
@@ -273,6 +278,29 @@ mod tests {
         assert_eq!(normalize_weights(&[1.0, -1.0]), None);
         assert_eq!(normalize_weights(&[1.0, f64::NAN]), None);
         assert_eq!(normalize_weights(&[1.0, f64::INFINITY]), None);
+        assert_eq!(normalize_weights(&[1e308, 1e308]), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(10_000),
+            ..proptest::test_runner::Config::default()
+        })]
+
+        #[test]
+        fn normalised_points_always_sum_to_10000(
+            weights in proptest::collection::vec(1e-12_f64..1e12, 1..100),
+        ) {
+            let points = normalize_weights(&weights).expect("finite positive weights");
+            proptest::prop_assert_eq!(points.iter().sum::<u32>(), BUCKETS);
+            // Each variant is within one point of its exact share.
+            let sum: f64 = weights.iter().sum();
+            for (weight, points) in weights.iter().zip(&points) {
+                let share = weight * 10_000.0 / sum;
+                proptest::prop_assert!((f64::from(*points) - share).abs() < 1.0 + 1e-6);
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! The per-request path: decide each candidate experiment in the normative order of
-//! DESIGN section 4 (and `docs/assignment.md`), allocating nothing but the result vector.
+//! The per-request path. [`CompiledSnapshot::evaluate`] visits only the experiments
+//! live on the request's placement and allocates nothing but the result vector;
+//! [`CompiledSnapshot::decide`] applies the checks in the normative order of
+//! `docs/assignment.md` for explanation mode, and `choose` reaches the same answer with
+//! the cheapest checks first.
 
 use std::sync::Arc;
 
@@ -303,16 +306,9 @@ impl CompiledSnapshot {
             return Decision::OutsideAllocation { layer_bucket, alloc_bucket };
         }
         let variant_bucket = scope.hasher.bucket(&experiment.variant_key_prefix);
-        match range_index(&experiment.variant_ranges, variant_bucket) {
-            Some(variant) => Decision::Assigned {
-                variant: variant as u16,
-                layer_bucket,
-                alloc_bucket,
-                variant_bucket,
-            },
-            // Ranges cover 0..10000 by construction; refusing beats a wrong variant.
-            None => Decision::NotRunning,
-        }
+        let variant = range_index(&experiment.variant_ranges, variant_bucket)
+            .expect("normalised weights sum to 10000, so the ranges cover every bucket");
+        Decision::Assigned { variant: variant as u16, layer_bucket, alloc_bucket, variant_bucket }
     }
 
     fn eligible(&self, experiment: &CompiledExperiment, scope: &mut RequestScope<'_, '_>) -> bool {
