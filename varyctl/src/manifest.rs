@@ -142,14 +142,18 @@ impl Source {
     /// A server message located in the file: INVALID_ARGUMENT messages start with the
     /// wire field path (`spec.variants[2].weight: …`), which names the line; other
     /// messages are placed at the experiment's key.
-    pub fn server_error(&self, key: &str, message: &str) -> String {
+    /// `code` (e.g. `FAILED_PRECONDITION`) goes before the message; the server's own
+    /// `experiment "key": ` prefix is dropped, the location already names it.
+    pub fn server_error(&self, key: &str, code: &str, message: &str) -> String {
+        let own_prefix = format!("experiment {key:?}: ");
+        let message = message.strip_prefix(&own_prefix).unwrap_or(message);
         if let Some((path, rest)) = message.split_once(": ")
             && (path.starts_with("spec.") || path == "spec" || path == "key")
             && !path.contains(' ')
         {
-            return self.error(key, path, rest);
+            return self.error(key, path, &format!("{rest} ({code})"));
         }
-        format!("{}: experiment {key:?}: {message}", self.locate("key"))
+        format!("{}: experiment {key:?}: {code}: {message}", self.locate("key"))
     }
 
     /// `file:line: experiment "key": path: message`.
@@ -326,18 +330,18 @@ mod tests {
     fn server_field_paths_map_back_to_the_line_in_the_file() {
         let text = "key: k\nspec:\n  schedule:\n    start: 2026-01-01T00:00:00Z\n    end: 2025-01-01T00:00:00Z\n  layer:\n    name: pdp\n    range: {start: 0, end: 10}\n  metrics:\n    - key: m\n      attribution_window_seconds: 0\n";
         let source = source(text);
-        let located = |message: &str| source.server_error("k", message);
+        let located = |message: &str| source.server_error("k", "INVALID_ARGUMENT", message);
         assert_eq!(
             located("spec.schedule.end_time: must be after schedule.start"),
-            "e.yml:5: experiment \"k\": spec.schedule.end: must be after schedule.start"
+            "e.yml:5: experiment \"k\": spec.schedule.end: must be after schedule.start (INVALID_ARGUMENT)"
         );
         assert!(located("spec.layer_range: bad").starts_with("e.yml:8: "));
         assert!(located("spec.layer: bad").starts_with("e.yml:7: "));
         assert!(located("spec.metrics[0].attribution_window: bad").starts_with("e.yml:11: "));
         assert!(located("spec.owner: is required").starts_with("e.yml:2: "), "parent line");
         assert_eq!(
-            located("layer \"pdp\": range overlaps"),
-            "e.yml:1: experiment \"k\": layer \"pdp\": range overlaps"
+            located("experiment \"k\": layer \"pdp\": range overlaps"),
+            "e.yml:1: experiment \"k\": INVALID_ARGUMENT: layer \"pdp\": range overlaps"
         );
     }
 }

@@ -246,8 +246,7 @@ fn refusal(
 /// The server's message, located in the file (see [`crate::manifest::Source::server_error`]).
 fn status_message(located: &Located, status: &tonic::Status) -> String {
     let code = crate::error::code_name(status.code());
-    let located_message = located.source.server_error(&located.manifest.key, status.message());
-    format!("{code}: {located_message}")
+    located.source.server_error(&located.manifest.key, code, status.message())
 }
 
 fn planned(plan: &Plan, created: &str, configured: &str) -> Outcome {

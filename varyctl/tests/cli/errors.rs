@@ -89,3 +89,29 @@ async fn refusals_exit_1_and_usage_errors_exit_2() {
     version.assert_code(0);
     assert!(version.stdout.contains("SERVING"), "{}", version.stdout);
 }
+
+#[tokio::test]
+async fn a_refusal_for_one_experiment_is_located_and_the_others_still_apply() {
+    let env = Env::start().await;
+    let in_layer = |key: &str| {
+        experiment_yaml(key, 50, Some("running")).replace(
+            "  allocation_bps:",
+            "  layer: { name: pdp, range: { start: 0, end: 6000 } }\n  allocation_bps:",
+        )
+    };
+    let text = format!(
+        "{}---\n{}---\n{}",
+        in_layer("first"),
+        in_layer("overlapping"),
+        experiment_yaml("after", 50, None)
+    );
+    let file = env.write("layer.yml", &text);
+    let run = env.varyctl(&["apply", "-f", &file]).await;
+    run.assert_code(1);
+    // "overlapping" starts on line 20 (after 18 lines of "first" and a `---`).
+    let expected = format!("{file}:20: experiment \"overlapping\": FAILED_PRECONDITION: layer");
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(run.stderr.contains("first"), "names the other experiment: {}", run.stderr);
+    assert!(run.stdout.contains("experiment/first created (version 2, RUNNING)"), "{}", run.stdout);
+    assert!(run.stdout.contains("experiment/after created"), "{}", run.stdout);
+}

@@ -136,3 +136,25 @@ async fn edit_updates_from_the_editor_based_on_the_version_it_opened() {
     assert!(refused.stderr.contains("your edits are saved in"), "{}", refused.stderr);
     assert_eq!(env.experiment("pool").await.version, 2);
 }
+
+#[tokio::test]
+async fn edit_refuses_to_overwrite_a_change_made_while_the_editor_was_open() {
+    let env = Env::start().await;
+    let file = env.write("pool.yml", &experiment_yaml("pool", 50, None));
+    env.varyctl(&["apply", "-f", &file]).await.assert_code(0);
+
+    // The "editor" ramps the experiment through another varyctl, then edits the file.
+    let editor = format!(
+        "{} --addr {} experiments ramp pool 10% >/dev/null && sed -i -e 's/weight: 50/weight: 40/'",
+        env!("CARGO_BIN_EXE_varyctl"),
+        env.server.endpoint()
+    );
+    let run = env
+        .varyctl_with(&["experiments", "edit", "pool"], &[("EDITOR", &editor), ("VISUAL", "")])
+        .await;
+    run.assert_code(1);
+    assert!(run.stderr.contains("ABORTED"), "{}", run.stderr);
+    let current = env.experiment("pool").await;
+    assert_eq!(current.version, 2, "only the ramp was written");
+    assert_eq!(current.spec.expect("spec").allocation_bps, 1000);
+}
