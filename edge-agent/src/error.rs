@@ -9,7 +9,7 @@ use vary_proto::{assign::CompileError, model::ValidationError};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A setting is out of range; the binary exits with status 64.
-    #[error("invalid configuration: {field} {message}")]
+    #[error("{field} {message}")]
     InvalidConfig {
         /// The setting.
         field: &'static str,
@@ -26,7 +26,7 @@ pub enum Error {
         source: tonic::transport::Error,
     },
     /// The Watch call or its stream failed with a gRPC status.
-    #[error("watch stream failed: {0}")]
+    #[error("watch stream failed")]
     Stream(#[from] tonic::Status),
     /// The stream produced no message in time after it was opened.
     #[error("no message from the control plane within {0:?}")]
@@ -43,7 +43,6 @@ pub enum Error {
         /// The refused revision.
         revision: i64,
         /// Where and why.
-        #[source]
         source: ValidationError,
     },
     /// A received snapshot passed validation but the engine could not compile it.
@@ -52,7 +51,6 @@ pub enum Error {
         /// The refused revision.
         revision: i64,
         /// Why.
-        #[source]
         source: CompileError,
     },
     /// A snapshot older than the one served; applying it would move the agent backwards.
@@ -69,7 +67,6 @@ pub enum Error {
         /// The file or directory.
         path: PathBuf,
         /// The OS error.
-        #[source]
         source: std::io::Error,
     },
     /// The last-known-good file exists but fails its checks; it is never served.
@@ -86,6 +83,26 @@ pub enum Error {
     /// The reflection service could not be built from the descriptor sets.
     #[error("build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// An error and its sources, `outer: inner: root`, for one log field. The variants that
+/// show their cause in their own message do not also report it as a source, so nothing
+/// repeats.
+#[derive(Debug)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+// === impl Chain ===
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 // === impl Error ===

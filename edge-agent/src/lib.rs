@@ -106,5 +106,6 @@ pub async fn run_with_hooks(
     {
         std::panic::resume_unwind(join_error.into_panic());
     }
+    tracing::info!("edge agent stopped");
     served
 }

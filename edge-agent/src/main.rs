@@ -12,7 +12,14 @@ const EX_CONFIG: u8 = 64;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let config = match Config::try_parse() {
+        Ok(config) => config,
+        Err(error) => {
+            // Help and version go to stdout and succeed; bad flags are a usage error.
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(EX_CONFIG) } else { ExitCode::SUCCESS };
+        }
+    };
     telemetry::init(config.log_format);
     if let Err(error) = config.validate() {
         tracing::error!(error = %error, "invalid configuration");

@@ -31,7 +31,7 @@ use vary_proto::pb::{
 
 use crate::{
     backoff::Backoff,
-    error::Error,
+    error::{Chain, Error},
     lkg,
     snapshot::{Origin, Served, SnapshotStore},
 };
@@ -123,12 +123,14 @@ impl Syncer {
                 () = cancel.cancelled() => return,
                 report = self.session() => report,
             };
+            failures = if report.received_any { 0 } else { failures.saturating_add(1) };
             match &report.outcome {
                 Ok(()) => tracing::info!("watch stream ended cleanly, reconnecting"),
-                Err(error) => tracing::warn!(error = %error, "watch stream failed"),
+                Err(error) => {
+                    tracing::warn!(error = %Chain(error), failed_attempts = failures, "watch stream failed")
+                }
             }
             self.fall_back_to_standby("the control plane did not deliver a usable snapshot");
-            failures = if report.received_any { 0 } else { failures.saturating_add(1) };
             let delay = self.settings.backoff.delay(failures);
             tracing::debug!(?delay, failures, "reconnecting after backoff");
             tokio::select! {
@@ -248,7 +250,7 @@ impl Syncer {
                         Ok(Some(request(watch_request::Kind::Ack(pb::ConfigAck { revision }))))
                     }
                     Err(error) => {
-                        tracing::warn!(revision, error = %error, "snapshot refused, keeping the served one");
+                        tracing::warn!(revision, error = %Chain(&error), "snapshot refused, keeping the served one");
                         self.fall_back_to_standby("the control plane's snapshot was refused");
                         let nack = pb::ConfigNack { revision, error: error.to_string() };
                         Ok(Some(request(watch_request::Kind::Nack(nack))))
@@ -256,6 +258,7 @@ impl Syncer {
                 }
             }
             watch_response::Kind::UpToDate(up_to_date) => {
+                tracing::info!(revision = up_to_date.revision, "control plane: up to date");
                 self.confirm_head(up_to_date.revision);
                 Ok(None)
             }
@@ -291,7 +294,7 @@ impl Syncer {
         match persisted {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
-                tracing::error!(revision, error = %error, "cannot persist the snapshot")
+                tracing::error!(revision, error = %Chain(&error), "cannot persist the snapshot")
             }
             Err(join_error) => {
                 tracing::error!(revision, error = %join_error, "persist task failed")
@@ -328,7 +331,9 @@ impl Syncer {
                     tracing::info!("control plane has no revision yet: serving the empty config");
                     self.store.install(empty, now);
                 }
-                Err(error) => tracing::error!(error = %error, "the empty config does not compile"),
+                Err(error) => {
+                    tracing::error!(error = %Chain(&error), "the empty config does not compile")
+                }
             }
             return;
         }
@@ -381,7 +386,7 @@ async fn load_standby(state_dir: PathBuf) -> Option<Standby> {
             return None;
         }
         Ok(Err(error)) => {
-            tracing::error!(error = %error, "ignoring the last-known-good file");
+            tracing::error!(error = %Chain(&error), "ignoring the last-known-good file");
             return None;
         }
         Err(join_error) => {
@@ -395,7 +400,7 @@ async fn load_standby(state_dir: PathBuf) -> Option<Standby> {
             Some(Standby { served, written_at: file.written_at })
         }
         Err(error) => {
-            tracing::error!(error = %error, "ignoring the last-known-good file: it fails validation");
+            tracing::error!(error = %Chain(&error), "ignoring the last-known-good file: it fails validation");
             None
         }
     }
