@@ -151,6 +151,8 @@ pub fn print_experiment(term: &mut Term<'_>, experiment: &pb::Experiment) {
     row("Layer", layer_text(&spec));
     row("Placements", spec.placements.join(", "));
     row("Eligibility", eligibility_text(&spec));
+    row("Schedule", schedule_text(&spec));
+    row("QA overrides", overrides_text(&spec));
     row("Metrics", metrics_text(&spec));
     row("Updated", timestamp(experiment.update_time.as_ref()));
     finish_details(&mut details);
@@ -174,6 +176,23 @@ pub fn print_experiment(term: &mut Term<'_>, experiment: &pb::Experiment) {
     }
     term.line("");
     term.table(&variants);
+}
+
+/// One version in the same form as `experiments get`, plus who changed what.
+pub fn print_version(term: &mut Term<'_>, version: &pb::ExperimentVersion) {
+    let as_experiment = pb::Experiment {
+        key: version.experiment_key.clone(),
+        status: version.status,
+        version: version.version,
+        spec: version.spec.clone(),
+        rollout_variant_key: version.rollout_variant_key.clone(),
+        revision: version.revision,
+        create_time: None,
+        update_time: version.create_time,
+    };
+    print_experiment(term, &as_experiment);
+    term.line("");
+    print_versions(term, std::slice::from_ref(version));
 }
 
 /// `experiments history` as a table.
@@ -212,6 +231,29 @@ fn whole_numbers(value: Value) -> Value {
         ),
         other => other,
     }
+}
+
+fn schedule_text(spec: &pb::ExperimentSpec) -> String {
+    let Some(schedule) = &spec.schedule else { return String::new() };
+    let side = |at: Option<&prost_types::Timestamp>| match at {
+        Some(_) => timestamp(at),
+        None => "open".to_owned(),
+    };
+    format!("{} to {}", side(schedule.start_time.as_ref()), side(schedule.end_time.as_ref()))
+}
+
+fn overrides_text(spec: &pb::ExperimentSpec) -> String {
+    const SHOWN: usize = 5;
+    let mut shown: Vec<String> = spec
+        .overrides
+        .iter()
+        .take(SHOWN)
+        .map(|(unit, variant)| format!("{unit} -> {variant}"))
+        .collect();
+    if spec.overrides.len() > SHOWN {
+        shown.push(format!("… {} more", spec.overrides.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 fn layer_text(spec: &pb::ExperimentSpec) -> String {

@@ -51,7 +51,7 @@ pub(super) async fn get(
             .version
             .ok_or_else(|| missing("GetExperimentVersion", "version"))?;
         if term.is_table() {
-            view::print_versions(term, std::slice::from_ref(&version));
+            view::print_version(term, &version);
         } else {
             term.structured(&VersionView::from(&version));
         }
