@@ -50,6 +50,18 @@ pub async fn set_health(reporter: &HealthReporter, status: tonic_health::Serving
     }
 }
 
+/// Reflection over every `vary.v1` file, advertising only the services this server
+/// runs (the shared descriptor set also holds the edge agent's `AssignmentService`).
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    let builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    health_checked_services()
+        .into_iter()
+        .fold(builder, |builder, service| builder.with_service_name(service))
+}
+
 /// Serves until `shutdown` completes, then stops accepting and lets in-flight calls end.
 pub async fn serve(
     listener: TcpListener,
@@ -59,14 +71,8 @@ pub async fn serve(
     >,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let experiments = ExperimentServiceServer::new(services.experiments)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);

@@ -25,6 +25,10 @@ async fn reflection_lists_the_experiment_service_for_grpcurl_style_clients() {
     let names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
     assert!(names.contains(&"vary.v1.ExperimentService".to_owned()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    assert!(
+        !names.contains(&"vary.v1.AssignmentService".to_owned()),
+        "the edge agent's service is not served here: {names:?}"
+    );
 }
 
 /// Several replicas starting at once on an empty database: the advisory lock lets one
