@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::bucket::{HashPurpose, VariantRange, cumulative_ranges, normalize_weights};
-use super::rules::{CompiledRules, ConditionTable, MalformedCondition};
+use super::rules::{CompiledRules, ConditionInterner, ConditionTable, MalformedCondition};
 use crate::model::{
     BucketRange, Experiment, MAX_VARIANTS, Schedule, Snapshot, Status, json_to_struct,
 };
@@ -160,7 +160,7 @@ impl CompiledSnapshot {
         }
 
         let mut layers: Vec<CompiledLayer> = Vec::new();
-        let mut conditions = ConditionTable::default();
+        let mut conditions = ConditionInterner::default();
         let mut layer_index_by_name: HashMap<&str, u32> = HashMap::new();
         let mut experiments = Vec::with_capacity(sorted.len());
         for experiment in &sorted {
@@ -177,7 +177,7 @@ impl CompiledSnapshot {
             });
             experiments.push(compile_experiment(experiment, layer, &mut conditions)?);
         }
-        conditions.finish();
+        let conditions = conditions.finish();
 
         let index_by_key = experiments
             .iter()
@@ -209,10 +209,10 @@ impl CompiledSnapshot {
     }
 }
 
-fn compile_experiment(
-    experiment: &Experiment,
+fn compile_experiment<'a>(
+    experiment: &'a Experiment,
     layer: Option<(u32, BucketRange)>,
-    conditions: &mut ConditionTable,
+    conditions: &mut ConditionInterner<'a>,
 ) -> Result<CompiledExperiment, CompileError> {
     let spec = &experiment.spec;
     let invalid_variants = || CompileError::InvalidVariants { experiment: experiment.key.clone() };
@@ -333,32 +333,54 @@ fn index_live_experiments(
 // === impl OverrideIndex ===
 
 impl OverrideIndex {
-    /// Indexes the overrides of `sorted`, the experiments in index order.
+    /// Indexes the overrides of `sorted`, the experiments in index order, in two passes
+    /// (count per unit id, then place), so no list is allocated per unit id.
     fn build(sorted: &[&Experiment]) -> Self {
-        let mut hits: Vec<(&str, OverrideHit)> = Vec::new();
-        for (index, experiment) in sorted.iter().enumerate() {
-            if !overrides_apply(experiment.status) {
-                continue;
+        let applicable = || {
+            sorted
+                .iter()
+                .enumerate()
+                .filter(|(_, experiment)| overrides_apply(experiment.status))
+                .flat_map(|(index, experiment)| {
+                    let override_only = experiment.status != Status::Running;
+                    experiment.spec.overrides.iter().filter_map(move |(unit_id, variant)| {
+                        // compile_experiment checked every override's variant already.
+                        let variant = variant_index(experiment, variant)?;
+                        let hit = OverrideHit { experiment: index as u32, variant, override_only };
+                        Some((unit_id.as_str(), hit))
+                    })
+                })
+        };
+        // Pass 1: count the hits of each unit id, as (start, end) = (0, count).
+        let mut by_unit: HashMap<Box<str>, (u32, u32)> = HashMap::new();
+        let mut total = 0_u32;
+        for (unit_id, _) in applicable() {
+            match by_unit.get_mut(unit_id) {
+                Some((_, count)) => *count += 1,
+                None => {
+                    by_unit.insert(unit_id.into(), (0, 1));
+                }
             }
-            let override_only = experiment.status != Status::Running;
-            for (unit_id, variant) in &experiment.spec.overrides {
-                // compile_experiment checked every override's variant already.
-                let Some(variant) = variant_index(experiment, variant) else { continue };
-                let hit = OverrideHit { experiment: index as u32, variant, override_only };
-                hits.push((unit_id, hit));
+            total += 1;
+        }
+        // Give each unit id its slice; `end` starts at `start` and is the fill cursor.
+        let mut next_start = 0;
+        for (start, end) in by_unit.values_mut() {
+            let count = *end;
+            *start = next_start;
+            *end = next_start;
+            next_start += count;
+        }
+        // Pass 2: place the hits; within one unit id they stay in experiment (key) order.
+        let placeholder = OverrideHit { experiment: 0, variant: 0, override_only: false };
+        let mut hits = vec![placeholder; total as usize];
+        for (unit_id, hit) in applicable() {
+            if let Some((_, end)) = by_unit.get_mut(unit_id) {
+                hits[*end as usize] = hit;
+                *end += 1;
             }
         }
-        // Stable: within one unit id the hits stay in experiment (key) order.
-        hits.sort_by(|a, b| a.0.cmp(b.0));
-        let mut by_unit = HashMap::new();
-        let mut start = 0;
-        while start < hits.len() {
-            let unit_id = hits[start].0;
-            let same_unit = hits[start..].iter().take_while(|(other, _)| *other == unit_id).count();
-            by_unit.insert(unit_id.into(), (start as u32, (start + same_unit) as u32));
-            start += same_unit;
-        }
-        Self { hits: hits.into_iter().map(|(_, hit)| hit).collect(), by_unit }
+        Self { hits: hits.into_boxed_slice(), by_unit }
     }
 
     /// The overrides naming `unit_id` (none for the empty id).
@@ -369,5 +391,84 @@ impl OverrideIndex {
         self.by_unit
             .get(unit_id)
             .map_or(&[], |&(start, end)| &self.hits[start as usize..end as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ExperimentSpec, Variant};
+
+    fn experiment(key: &str, status: Status, overrides: &[(&str, &str)]) -> Experiment {
+        let variant = |key: &str, control| Variant {
+            key: key.into(),
+            weight: 1.0,
+            control,
+            params: serde_json::Map::new(),
+            description: String::new(),
+        };
+        Experiment {
+            key: key.into(),
+            version: 1,
+            status,
+            rollout_variant_key: None,
+            spec: ExperimentSpec {
+                name: key.into(),
+                description: String::new(),
+                hypothesis: String::new(),
+                owner: "tests".into(),
+                salt: String::new(),
+                layer: None,
+                allocation_bps: 10_000,
+                variants: vec![variant("control", true), variant("treatment", false)],
+                placements: vec![],
+                eligibility: vec![],
+                schedule: Schedule::default(),
+                overrides: overrides
+                    .iter()
+                    .map(|(unit, variant)| ((*unit).to_owned(), (*variant).to_owned()))
+                    .collect(),
+                metrics: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn override_index_groups_hits_by_unit_in_key_order() {
+        let experiments = [
+            experiment("a", Status::Running, &[("qa", "treatment"), ("other", "control")]),
+            experiment("b", Status::Stopped, &[("qa", "control")]),
+            experiment("c", Status::Draft, &[("qa", "control")]),
+        ];
+        let sorted: Vec<&Experiment> = experiments.iter().collect();
+        let index = OverrideIndex::build(&sorted);
+        let qa: Vec<(u32, u16, bool)> = index
+            .hits_for("qa")
+            .iter()
+            .map(|hit| (hit.experiment, hit.variant, hit.override_only))
+            .collect();
+        // "b" is stopped: overrides do not apply to it.
+        assert_eq!(qa, [(0, 1, false), (2, 0, true)]);
+        assert_eq!(index.hits_for("other").len(), 1);
+        assert!(index.hits_for("").is_empty());
+        assert!(index.hits_for("nobody").is_empty());
+    }
+
+    #[test]
+    fn live_index_merges_everywhere_experiments_into_each_placement() {
+        let mut pdp = experiment("b_pdp", Status::Running, &[]);
+        pdp.spec.placements = vec!["pdp".into()];
+        let snapshot = Snapshot {
+            revision: 3,
+            experiments: vec![
+                pdp,
+                experiment("a_everywhere", Status::Running, &[]),
+                experiment("c_paused", Status::Paused, &[]),
+            ],
+        };
+        let compiled = CompiledSnapshot::compile(&snapshot).expect("valid snapshot");
+        assert_eq!(&*compiled.live_by_placement["pdp"], [0, 1]);
+        assert_eq!(&*compiled.live_everywhere, [0]);
+        assert_eq!(compiled.experiment_count(), 3);
     }
 }

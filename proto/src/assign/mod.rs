@@ -30,6 +30,7 @@ mod bucket;
 mod compile;
 mod evaluate;
 mod explain;
+mod number;
 mod request;
 mod rules;
 
@@ -37,5 +38,6 @@ pub use bucket::{HashPurpose, bucket, murmur3_key_hash, normalize_weights};
 pub use compile::{CompileError, CompiledSnapshot};
 pub use evaluate::{Assignment, Assignments, Reason};
 pub use explain::{Explanation, Explanations, Outcome};
+pub use number::parse_rule_number;
 pub use request::{AssignRequest, Context, Unit, UnitType};
-pub use rules::{RuleFailure, parse_rule_number};
+pub use rules::RuleFailure;

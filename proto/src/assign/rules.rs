@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::number::parse_rule_number;
 use super::request::Context;
 use crate::model::{Condition, Operator, RuleGroup};
 
@@ -54,9 +55,15 @@ struct CompiledCondition {
 /// tested once per request and remembered in a [`ConditionMemo`].
 #[derive(Debug, Default)]
 pub(crate) struct ConditionTable {
+    conditions: Box<[CompiledCondition]>,
+}
+
+/// Builds a [`ConditionTable`] while a snapshot compiles, borrowing the source
+/// conditions as keys so that looking one up copies nothing.
+#[derive(Debug, Default)]
+pub(crate) struct ConditionInterner<'a> {
     conditions: Vec<CompiledCondition>,
-    /// Only while compiling: source condition → id.
-    ids: HashMap<(String, Operator, Vec<String>), u32>,
+    ids: HashMap<(&'a str, Operator, &'a [String]), u32>,
 }
 
 /// An experiment's eligibility rules: condition ids, grouped.
@@ -107,67 +114,13 @@ pub struct RuleFailure<'a> {
     pub operator: Operator,
 }
 
-/// Reads a rule attribute as a number for `lt`, `lte`, `gt` and `gte`.
-///
-/// Normative grammar, on the whole string (no whitespace trimmed, ASCII only):
-/// `[+-]? ( DIGITS ( "." DIGITS? )? | "." DIGITS ) ( [eE] [+-]? DIGITS )?`, read as the
-/// nearest IEEE-754 binary64 and refused when that is infinite (`1e400`). So `"42"`,
-/// `"-0.5"`, `".5"`, `"5."` and `"1e3"` are numbers; `""`, `" 5"`, `"0x10"`, `"1_000"`,
-/// `"inf"` and `"NaN"` are not.
-///
-/// ```
-/// use vary_proto::assign::parse_rule_number;
-///
-/// assert_eq!(parse_rule_number("1e3"), Some(1000.0));
-/// assert_eq!(parse_rule_number(" 5"), None);
-/// ```
-pub fn parse_rule_number(text: &str) -> Option<f64> {
-    if !matches_number_grammar(text.as_bytes()) {
-        return None;
-    }
-    text.parse::<f64>().ok().filter(|number| number.is_finite())
-}
+// === impl ConditionInterner ===
 
-fn matches_number_grammar(bytes: &[u8]) -> bool {
-    fn skip_digits(bytes: &[u8], mut at: usize) -> usize {
-        while at < bytes.len() && bytes[at].is_ascii_digit() {
-            at += 1;
-        }
-        at
-    }
-    let mut at = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
-    let integer_end = skip_digits(bytes, at);
-    let mut has_digits = integer_end > at;
-    at = integer_end;
-    if bytes.get(at) == Some(&b'.') {
-        let fraction_end = skip_digits(bytes, at + 1);
-        has_digits |= fraction_end > at + 1;
-        at = fraction_end;
-    }
-    if !has_digits {
-        return false;
-    }
-    if matches!(bytes.get(at), Some(b'e' | b'E')) {
-        at += 1;
-        if matches!(bytes.get(at), Some(b'+' | b'-')) {
-            at += 1;
-        }
-        let exponent_end = skip_digits(bytes, at);
-        if exponent_end == at {
-            return false;
-        }
-        at = exponent_end;
-    }
-    at == bytes.len()
-}
-
-// === impl ConditionTable ===
-
-impl ConditionTable {
+impl<'a> ConditionInterner<'a> {
     /// The id of `condition`, compiling it on first sight; `None` when its operands do
     /// not fit its operator.
-    fn intern(&mut self, condition: &Condition) -> Option<u32> {
-        let key = (condition.attribute.clone(), condition.operator, condition.values.clone());
+    fn intern(&mut self, condition: &'a Condition) -> Option<u32> {
+        let key = (condition.attribute.as_str(), condition.operator, condition.values.as_slice());
         if let Some(&id) = self.ids.get(&key) {
             return Some(id);
         }
@@ -177,12 +130,15 @@ impl ConditionTable {
         Some(id)
     }
 
-    /// Drops the compile-time index once every experiment is compiled.
-    pub(crate) fn finish(&mut self) {
-        self.ids = HashMap::new();
-        self.conditions.shrink_to_fit();
+    /// The table, once every experiment's rules are compiled.
+    pub(crate) fn finish(self) -> ConditionTable {
+        ConditionTable { conditions: self.conditions.into_boxed_slice() }
     }
+}
 
+// === impl ConditionTable ===
+
+impl ConditionTable {
     /// How many distinct conditions the snapshot has.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -219,15 +175,15 @@ impl ConditionMemo {
 impl CompiledRules {
     /// Pre-parses `groups` into `table`. Numeric operands are trimmed and read with
     /// [`parse_rule_number`], as validation reads them.
-    pub(crate) fn compile(
-        groups: &[RuleGroup],
-        table: &mut ConditionTable,
+    pub(crate) fn compile<'a>(
+        groups: &'a [RuleGroup],
+        interner: &mut ConditionInterner<'a>,
     ) -> Result<Self, MalformedCondition> {
         let mut condition_ids = Vec::new();
         let mut group_ends = Vec::with_capacity(groups.len());
         for (group_index, group) in groups.iter().enumerate() {
             for (condition_index, condition) in group.conditions.iter().enumerate() {
-                let id = table
+                let id = interner
                     .intern(condition)
                     .ok_or(MalformedCondition { group: group_index, condition: condition_index })?;
                 condition_ids.push(id);
@@ -424,9 +380,10 @@ mod tests {
     fn rules(groups: Vec<Vec<Condition>>) -> Rules {
         let groups: Vec<RuleGroup> =
             groups.into_iter().map(|conditions| RuleGroup { conditions }).collect();
-        let mut table = ConditionTable::default();
-        let rules = CompiledRules::compile(&groups, &mut table).expect("test operands are numbers");
-        Rules { rules, table }
+        let mut interner = ConditionInterner::default();
+        let rules =
+            CompiledRules::compile(&groups, &mut interner).expect("test operands are numbers");
+        Rules { rules, table: interner.finish() }
     }
 
     fn context() -> Context {
@@ -437,25 +394,6 @@ mod tests {
             attributes: [("age".to_owned(), "34".to_owned()), ("note".to_owned(), String::new())]
                 .into(),
             ..Context::default()
-        }
-    }
-
-    #[test]
-    fn number_grammar_accepts_plain_decimals_and_exponents() {
-        for (text, expected) in
-            [("42", 42.0), ("-0.5", -0.5), ("+3", 3.0), (".5", 0.5), ("5.", 5.0), ("1E-2", 0.01)]
-        {
-            assert_eq!(parse_rule_number(text), Some(expected), "{text}");
-        }
-    }
-
-    #[test]
-    fn number_grammar_refuses_everything_else() {
-        for text in [
-            "", " 5", "5 ", ".", "+", "e5", "1e", "1e+", "0x10", "1_000", "inf", "NaN", "1e400",
-            "١",
-        ] {
-            assert_eq!(parse_rule_number(text), None, "{text:?}");
         }
     }
 
@@ -524,8 +462,10 @@ mod tests {
             },
             RuleGroup { conditions: vec![condition("age", Operator::Gt, &["40"])] },
         ];
-        let mut table = ConditionTable::default();
-        let compiled = CompiledRules::compile(&groups, &mut table).expect("operands are numbers");
+        let mut interner = ConditionInterner::default();
+        let compiled =
+            CompiledRules::compile(&groups, &mut interner).expect("operands are numbers");
+        let table = interner.finish();
         let context = context();
         let failures = compiled.failures(&table, &context);
         assert_eq!(
@@ -546,12 +486,12 @@ mod tests {
     fn shared_conditions_are_compiled_once() {
         let de = condition("country", Operator::Eq, &["DE"]);
         let tier = condition("tier", Operator::Gte, &["3"]);
-        let mut table = ConditionTable::default();
+        let mut interner = ConditionInterner::default();
         let first = vec![RuleGroup { conditions: vec![de.clone(), tier.clone()] }];
         let second = vec![RuleGroup { conditions: vec![tier] }, RuleGroup { conditions: vec![de] }];
-        let first = CompiledRules::compile(&first, &mut table).expect("valid");
-        let second = CompiledRules::compile(&second, &mut table).expect("valid");
-        assert_eq!(table.len(), 2);
+        let first = CompiledRules::compile(&first, &mut interner).expect("valid");
+        let second = CompiledRules::compile(&second, &mut interner).expect("valid");
+        assert_eq!(interner.finish().len(), 2);
         assert_eq!(&*first.condition_ids, [0, 1]);
         assert_eq!(&*second.condition_ids, [1, 0]);
         assert_eq!(&*second.group_ends, [1, 2]);
@@ -561,7 +501,7 @@ mod tests {
     fn unparsable_operands_are_reported_by_position() {
         let groups = vec![RuleGroup { conditions: vec![condition("age", Operator::Lt, &["x"])] }];
         assert_eq!(
-            CompiledRules::compile(&groups, &mut ConditionTable::default()),
+            CompiledRules::compile(&groups, &mut ConditionInterner::default()),
             Err(MalformedCondition { group: 0, condition: 0 })
         );
     }
