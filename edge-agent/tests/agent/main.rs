@@ -2,5 +2,6 @@
 //! a module per area.
 
 mod last_known_good;
+mod serve;
 mod stream;
 mod support;
