@@ -12,7 +12,7 @@ use std::{
 
 use serde::Deserialize;
 use serde_json::Value;
-use vary_proto::model::{ExperimentSpec, Status, check_slug};
+use vary_proto::model::{Experiment, ExperimentSpec, Status, check_slug};
 
 use crate::{
     error::CliError,
@@ -210,7 +210,41 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Located>, CliError> {
             all.push(located);
         }
     }
+    check_layers(&all)?;
     Ok(all)
+}
+
+/// Experiments the files want RUNNING must not claim the same buckets of one layer: the
+/// server would refuse the second start, after the first had been written. Overlaps with
+/// experiments outside the files are the server's to find.
+fn check_layers(all: &[Located]) -> Result<(), CliError> {
+    let running: Vec<(&Located, Experiment)> = all
+        .iter()
+        .filter(|located| located.manifest.status == Some(Status::Running))
+        .map(|located| {
+            let manifest = &located.manifest;
+            let experiment = Experiment {
+                key: manifest.key.clone(),
+                version: 1,
+                status: Status::Running,
+                spec: manifest.spec.clone(),
+                rollout_variant_key: None,
+            };
+            (located, experiment)
+        })
+        .collect();
+    for (index, (located, experiment)) in running.iter().enumerate() {
+        let earlier = running[..index].iter().map(|(_, other)| other);
+        if let Some(overlap) = experiment.layer_overlap(earlier) {
+            let key = &located.manifest.key;
+            return Err(CliError::InvalidFile(located.source.error(
+                key,
+                "spec.layer.range",
+                &overlap.to_string(),
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), CliError> {

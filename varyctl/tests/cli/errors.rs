@@ -99,19 +99,36 @@ async fn a_refusal_for_one_experiment_is_located_and_the_others_still_apply() {
             "  layer: { name: pdp, range: { start: 0, end: 6000 } }\n  allocation_bps:",
         )
     };
-    let text = format!(
-        "{}---\n{}---\n{}",
-        in_layer("first"),
-        in_layer("overlapping"),
-        experiment_yaml("after", 50, None)
-    );
+    let first = env.write("first.yml", &in_layer("first"));
+    env.varyctl(&["apply", "-f", &first]).await.assert_code(0);
+
+    let text = format!("{}---\n{}", experiment_yaml("before", 50, None), in_layer("overlapping"));
     let file = env.write("layer.yml", &text);
     let run = env.varyctl(&["apply", "-f", &file]).await;
     run.assert_code(1);
-    // "overlapping" starts on line 20 (after 18 lines of "first" and a `---`).
-    let expected = format!("{file}:20: experiment \"overlapping\": FAILED_PRECONDITION: layer");
+    // "overlapping" starts on line 18 (after 16 lines of "before" and a `---`).
+    let expected = format!("{file}:18: experiment \"overlapping\": FAILED_PRECONDITION: layer");
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
-    assert!(run.stderr.contains("first"), "names the other experiment: {}", run.stderr);
-    assert!(run.stdout.contains("experiment/first created (version 2, RUNNING)"), "{}", run.stdout);
-    assert!(run.stdout.contains("experiment/after created"), "{}", run.stdout);
+    assert!(run.stderr.contains("\"first\""), "names the other experiment: {}", run.stderr);
+    assert!(run.stdout.contains("experiment/before created"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn overlapping_running_experiments_in_one_file_set_are_refused_before_writing() {
+    let env = Env::start().await;
+    let in_layer = |key: &str, start: u32| {
+        experiment_yaml(key, 50, Some("running")).replace(
+            "  allocation_bps:",
+            &format!("  layer: {{ name: pdp, range: {{ start: {start}, end: 6000 }} }}\n  allocation_bps:"),
+        )
+    };
+    let text = format!("{}---\n{}", in_layer("first", 0), in_layer("second", 5000));
+    let file = env.write("layers.yml", &text);
+    let run = env.varyctl(&["apply", "-f", &file]).await;
+    run.assert_code(2);
+    // `second` starts on line 20; its layer (with the range) is on its 6th line.
+    let expected = format!("{file}:25: experiment \"second\": spec.layer.range: layer \"pdp\"");
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    let listed = env.varyctl(&["-o", "json", "experiments", "list"]).await;
+    assert_eq!(listed.stdout.trim(), "[]", "nothing was written");
 }
