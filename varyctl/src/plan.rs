@@ -66,24 +66,36 @@ impl Plan {
 /// for the operator: the file asks for something the lifecycle does not allow.
 pub fn plan(manifest: &Manifest, current: Option<&pb::Experiment>) -> Result<Plan, String> {
     let spec = canonical(&manifest.spec)?;
-    let Some(current) = current else {
-        let lifecycle = match manifest.status {
-            Some(wanted) => lifecycle_path(Status::Draft, wanted)?,
-            None => Vec::new(),
-        };
-        let mut changes = diff("spec", &Value::Null, &spec_value(&spec));
-        if let Some(wanted) = manifest.status.filter(|wanted| *wanted != Status::Draft) {
-            changes.push(status_change(Status::Draft, wanted));
-        }
-        return Ok(Plan {
-            key: manifest.key.clone(),
-            write: Write::Create,
-            spec,
-            changes,
-            lifecycle,
-            rollout_variant: manifest.rollout_variant.clone(),
-        });
+    match current {
+        None => plan_create(manifest, spec),
+        Some(current) => plan_existing(manifest, spec, current),
+    }
+}
+
+fn plan_create(manifest: &Manifest, spec: ExperimentSpec) -> Result<Plan, String> {
+    let lifecycle = match manifest.status {
+        Some(wanted) => lifecycle_path(Status::Draft, wanted)?,
+        None => Vec::new(),
     };
+    let mut changes = diff("spec", &Value::Null, &spec_value(&spec));
+    if let Some(wanted) = manifest.status.filter(|wanted| *wanted != Status::Draft) {
+        changes.push(status_change(Status::Draft, wanted));
+    }
+    Ok(Plan {
+        key: manifest.key.clone(),
+        write: Write::Create,
+        spec,
+        changes,
+        lifecycle,
+        rollout_variant: manifest.rollout_variant.clone(),
+    })
+}
+
+fn plan_existing(
+    manifest: &Manifest,
+    spec: ExperimentSpec,
+    current: &pb::Experiment,
+) -> Result<Plan, String> {
     let current_status = pb::ExperimentStatus::try_from(current.status)
         .ok()
         .and_then(|status| Status::try_from(status).ok())

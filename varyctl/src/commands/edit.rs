@@ -25,60 +25,10 @@ pub(super) async fn edit(
     term: &mut Term<'_>,
 ) -> Result<(), CliError> {
     let current = connection.get(&args.key).await?;
-    let spec = current
-        .spec
-        .clone()
-        .map(vary_proto::model::ExperimentSpec::try_from)
-        .transpose()
-        .map_err(|error| CliError::Refused(tonic::Status::internal(error.to_string())))?
-        .ok_or_else(|| missing("GetExperiment", "spec"))?;
-    let original = format!(
-        "# Editing experiment {key} at version {version} ({status}). Save and quit to update it;\n\
-         # an unchanged or empty file cancels. The status changes with start/pause/resume/stop.\n{body}",
-        key = current.key,
-        version = current.version,
-        status = status_name(current.status).to_uppercase(),
-        body = yaml::to_string(&Manifest::new(current.key.clone(), None, spec).to_value()),
-    );
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!("varyctl-edit-{}-", current.key))
-        .suffix(".yaml")
-        .tempfile()
-        .map_err(|source| CliError::Read { path: std::env::temp_dir(), source })?;
-    file.write_all(original.as_bytes())
-        .map_err(|source| CliError::Read { path: file.path().to_owned(), source })?;
-    run_editor(file.path())?;
-    let edited = std::fs::read_to_string(file.path())
-        .map_err(|source| CliError::Read { path: file.path().to_owned(), source })?;
-    if edited == original || edited.trim().is_empty() {
+    let Some(manifest) = edit_in_editor(&current)? else {
         term.note("edit cancelled: no changes");
         return Ok(());
-    }
-    let keep = |error: CliError, file: tempfile::NamedTempFile| match file.keep() {
-        Ok((_, path)) => {
-            CliError::InvalidFile(format!("{error}\nyour edits are saved in {}", path.display()))
-        }
-        Err(_) => error,
     };
-    let manifests = match load_text(file.path(), &edited) {
-        Ok(manifests) => manifests,
-        Err(error) => return Err(keep(error, file)),
-    };
-    let [located] = manifests.as_slice() else {
-        let error =
-            CliError::InvalidFile("the edited file must hold exactly one experiment".into());
-        return Err(keep(error, file));
-    };
-    if located.manifest.key != current.key {
-        let error = CliError::InvalidFile(format!(
-            "the key cannot change (was {:?}, now {:?})",
-            current.key, located.manifest.key
-        ));
-        return Err(keep(error, file));
-    }
-    // The status is not edited here: plan against the file without one.
-    let mut manifest = located.manifest.clone();
-    manifest.status = None;
     let plan = plan(&manifest, Some(&current)).map_err(CliError::InvalidFile)?;
     let Write::Update { base_version } = plan.write else {
         term.note("edit cancelled: the spec is unchanged");
@@ -105,6 +55,70 @@ pub(super) async fn edit(
         term.structured(&ExperimentView::from(&updated));
     }
     Ok(())
+}
+
+/// Writes `current` as YAML to a temporary file, runs the editor on it and parses the
+/// result. `None`: the operator left it unchanged or emptied it. An invalid result keeps
+/// the file (its path is in the error) so no typing is lost.
+fn edit_in_editor(current: &pb::Experiment) -> Result<Option<Manifest>, CliError> {
+    let spec = current
+        .spec
+        .clone()
+        .map(vary_proto::model::ExperimentSpec::try_from)
+        .transpose()
+        .map_err(|error| CliError::Refused(tonic::Status::internal(error.to_string())))?
+        .ok_or_else(|| missing("GetExperiment", "spec"))?;
+    let original = format!(
+        "# Editing experiment {key} at version {version} ({status}). Save and quit to update it;\n\
+         # an unchanged or empty file cancels. The status changes with start/pause/resume/stop.\n{body}",
+        key = current.key,
+        version = current.version,
+        status = status_name(current.status).to_uppercase(),
+        body = yaml::to_string(&Manifest::new(current.key.clone(), None, spec).to_value()),
+    );
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("varyctl-edit-{}-", current.key))
+        .suffix(".yaml")
+        .tempfile()
+        .map_err(|source| CliError::Read { path: std::env::temp_dir(), source })?;
+    file.write_all(original.as_bytes())
+        .map_err(|source| CliError::Read { path: file.path().to_owned(), source })?;
+    run_editor(file.path())?;
+    let edited = std::fs::read_to_string(file.path())
+        .map_err(|source| CliError::Read { path: file.path().to_owned(), source })?;
+    if edited == original || edited.trim().is_empty() {
+        return Ok(None);
+    }
+    match parse_edited(file.path(), &edited, &current.key) {
+        Ok(manifest) => Ok(Some(manifest)),
+        Err(error) => Err(match file.keep() {
+            Ok((_, path)) => CliError::InvalidFile(format!(
+                "{error}\nyour edits are saved in {}",
+                path.display()
+            )),
+            Err(_) => error,
+        }),
+    }
+}
+
+/// The one experiment of the edited file, with the same key; its status is ignored (the
+/// lifecycle changes through its own commands).
+fn parse_edited(path: &Path, text: &str, key: &str) -> Result<Manifest, CliError> {
+    let manifests = load_text(path, text)?;
+    let [located] = manifests.as_slice() else {
+        return Err(CliError::InvalidFile(
+            "the edited file must hold exactly one experiment".into(),
+        ));
+    };
+    if located.manifest.key != key {
+        return Err(CliError::InvalidFile(format!(
+            "the key cannot change (was {key:?}, now {:?})",
+            located.manifest.key
+        )));
+    }
+    let mut manifest = located.manifest.clone();
+    manifest.status = None;
+    Ok(manifest)
 }
 
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi` on `path`, through `sh` so editors with
