@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
+use tonic::{Streaming, transport::Endpoint};
 use vary_proto::pb::{
     self, config_distribution_service_client::ConfigDistributionServiceClient, watch_request,
     watch_response,
@@ -142,29 +142,27 @@ impl Syncer {
 
     /// One Watch stream, from dialling to its end.
     pub async fn session(&mut self) -> SessionReport {
+        match self.open().await {
+            Ok((responses, outbound)) => self.drive(responses, outbound).await,
+            Err(error) => SessionReport { received_any: false, outcome: Err(error) },
+        }
+    }
+
+    /// Dials (a new connection per session, so a redialled stream can land on another
+    /// replica), queues the hello, and opens Watch, all within the first-message timeout.
+    async fn open(
+        &self,
+    ) -> Result<(Streaming<pb::WatchResponse>, mpsc::Sender<pb::WatchRequest>), Error> {
         let timeout = self.settings.first_message_timeout;
         let address = self.settings.endpoint.clone();
-        let endpoint = match Endpoint::from_shared(address.clone()) {
-            Ok(endpoint) => endpoint.connect_timeout(timeout).tcp_nodelay(true),
-            Err(source) => {
-                return SessionReport {
-                    received_any: false,
-                    outcome: Err(Error::Connect { address, source }),
-                };
-            }
-        };
-        // A new connection per session, so a restarted stream can land on another replica.
-        let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
-            Ok(Ok(channel)) => channel,
-            Ok(Err(source)) => {
-                let outcome = Err(Error::Connect { address, source });
-                return SessionReport { received_any: false, outcome };
-            }
-            Err(_) => {
-                let outcome = Err(Error::FirstMessageTimeout(timeout));
-                return SessionReport { received_any: false, outcome };
-            }
-        };
+        let endpoint = Endpoint::from_shared(address.clone())
+            .map_err(|source| Error::Connect { address: address.clone(), source })?
+            .connect_timeout(timeout)
+            .tcp_nodelay(true);
+        let channel = tokio::time::timeout(timeout, endpoint.connect())
+            .await
+            .map_err(|_| Error::FirstMessageTimeout(timeout))?
+            .map_err(|source| Error::Connect { address, source })?;
         let (outbound, requests) = mpsc::channel(16);
         let hello = self.hello();
         tracing::info!(
@@ -178,17 +176,10 @@ impl Syncer {
         let mut client = ConfigDistributionServiceClient::new(channel)
             .max_decoding_message_size(MAX_SNAPSHOT_BYTES);
         let call = client.watch(ReceiverStream::new(requests));
-        let responses = match tokio::time::timeout(timeout, call).await {
-            Ok(Ok(response)) => response.into_inner(),
-            Ok(Err(status)) => {
-                return SessionReport { received_any: false, outcome: Err(status.into()) };
-            }
-            Err(_) => {
-                let outcome = Err(Error::FirstMessageTimeout(timeout));
-                return SessionReport { received_any: false, outcome };
-            }
-        };
-        self.drive(responses, outbound).await
+        let response = tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| Error::FirstMessageTimeout(timeout))??;
+        Ok((response.into_inner(), outbound))
     }
 
     /// Answers every message of `responses` on `outbound` until the stream ends, fails or

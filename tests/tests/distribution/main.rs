@@ -3,6 +3,7 @@
 //! real edge agents.
 
 mod agent_outages;
+mod agent_replicas;
 mod agent_serving;
 mod control_plane_fleet;
 mod control_plane_watch;
