@@ -182,7 +182,63 @@ pub fn lifecycle_path(from: Status, to: Status) -> Result<Vec<Action>, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::manifest::load_text;
+
+    const FILE: &str = "key: pool\nstatus: running\nspec:\n  name: Pool\n  owner: reco\n  allocation_bps: 10000\n  variants:\n    - {key: a, control: true, weight: 1, params: {max_candidates: 200, boost: 0.5}}\n    - {key: b, weight: 1}\n  metrics:\n    - {key: atc, role: primary, kind: conversion, event_type: add_to_cart}\n";
+
+    fn manifest(text: &str) -> Manifest {
+        let located = load_text(Path::new("f.yml"), text).expect("valid file");
+        located.into_iter().next().expect("one experiment").manifest
+    }
+
+    /// What the server returns after storing `manifest` at `version` in `status`.
+    fn stored(manifest: &Manifest, version: i64, status: pb::ExperimentStatus) -> pb::Experiment {
+        pb::Experiment {
+            key: manifest.key.clone(),
+            status: status as i32,
+            version,
+            spec: Some(pb::ExperimentSpec::from(&manifest.spec)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_file_equal_to_the_server_after_the_wire_round_trip_plans_nothing() {
+        let manifest = manifest(FILE);
+        let current = stored(&manifest, 2, pb::ExperimentStatus::Running);
+        let plan = plan(&manifest, Some(&current)).expect("plan");
+        assert!(plan.is_noop(), "{plan:?}");
+        assert!(plan.changes.is_empty(), "integer params and default direction are not changes");
+    }
+
+    #[test]
+    fn a_changed_field_plans_one_update_based_on_the_current_version() {
+        let current = stored(&manifest(FILE), 4, pb::ExperimentStatus::Running);
+        let changed = manifest(&FILE.replace("{key: b, weight: 1}", "{key: b, weight: 3}"));
+        let plan = plan(&changed, Some(&current)).expect("plan");
+        assert_eq!(plan.write, Write::Update { base_version: 4 });
+        let paths: Vec<&str> = plan.changes.iter().map(|change| change.path.as_str()).collect();
+        assert_eq!(paths, ["spec.variants[1].weight"]);
+        assert!(plan.lifecycle.is_empty());
+    }
+
+    #[test]
+    fn a_new_experiment_is_created_then_moved_to_its_status() {
+        let plan = plan(&manifest(FILE), None).expect("plan");
+        assert_eq!(plan.write, Write::Create);
+        assert_eq!(plan.lifecycle, [Action::Start]);
+    }
+
+    #[test]
+    fn an_archived_experiment_cannot_take_a_new_spec() {
+        let current = stored(&manifest(FILE), 9, pb::ExperimentStatus::Archived);
+        let changed =
+            manifest(&FILE.replace("name: Pool", "name: Renamed").replace("status: running\n", ""));
+        assert!(plan(&changed, Some(&current)).expect_err("archived").contains("archived"));
+    }
 
     #[test]
     fn lifecycle_paths_follow_the_model() {
