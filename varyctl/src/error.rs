@@ -75,14 +75,17 @@ impl CliError {
         ExitCode::from(self.exit_code())
     }
 
-    /// A status from the server, as the error an operator should see: UNAVAILABLE (and a
-    /// transport failure under it) is a connection problem, everything else a refusal.
+    /// A status from a call, as the error an operator should see. tonic reports a
+    /// connection that failed or broke during the call as UNAVAILABLE with a transport
+    /// message: that is a connection problem (exit 3). Everything else, including the
+    /// server's own UNAVAILABLE ("database unavailable"), is an answer from the server.
     pub fn from_status(addr: &str, status: Status) -> Self {
-        if status.code() == Code::Unavailable && status.message().contains("transport") {
-            return CliError::Connection { addr: addr.to_owned(), reason: status.message().into() };
-        }
-        if status.code() == Code::Unavailable && status.message().starts_with("error trying") {
-            return CliError::Connection { addr: addr.to_owned(), reason: status.message().into() };
+        let message = status.message();
+        let transport = message.contains("transport error")
+            || message.starts_with("error trying to connect")
+            || message.contains("tcp connect error");
+        if status.code() == Code::Unavailable && transport {
+            return CliError::Connection { addr: addr.to_owned(), reason: message.to_owned() };
         }
         CliError::Refused(status)
     }
@@ -136,6 +139,14 @@ mod tests {
         assert!(connection.to_string().contains("http://h:1"));
         assert_eq!(CliError::Refused(Status::not_found("x")).exit_code(), 1);
         assert_eq!(CliError::Differences.exit_code(), 4);
+    }
+
+    #[test]
+    fn transport_failures_during_a_call_are_connection_errors() {
+        let broken = Status::unavailable("error trying to connect: tcp connect error: refused");
+        assert_eq!(CliError::from_status("http://h:1", broken).exit_code(), EXIT_CONNECTION);
+        let database = Status::unavailable("database unavailable, retry later");
+        assert_eq!(CliError::from_status("http://h:1", database).exit_code(), EXIT_REFUSED);
     }
 
     #[test]
