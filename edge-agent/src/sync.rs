@@ -396,3 +396,71 @@ async fn load_standby(state_dir: PathBuf) -> Option<Standby> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::stream;
+    use tokio_stream::wrappers::ReceiverStream;
+
+    use super::*;
+
+    fn syncer(state_dir: &std::path::Path) -> Syncer {
+        let settings = SyncSettings {
+            endpoint: "http://127.0.0.1:1".to_owned(),
+            agent_id: "unit".to_owned(),
+            labels: BTreeMap::new(),
+            backoff: Backoff { min: Duration::from_millis(10), max: Duration::from_secs(1) },
+            first_message_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            state_dir: state_dir.to_owned(),
+        };
+        Syncer::new(settings, Arc::new(SnapshotStore::new()), Hooks::default())
+    }
+
+    fn snapshot_message(revision: i64) -> Result<pb::WatchResponse, tonic::Status> {
+        let snapshot = pb::ConfigSnapshot { revision, commit_time: None, experiments: vec![] };
+        Ok(pb::WatchResponse { kind: Some(watch_response::Kind::Snapshot(snapshot)) })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_silent_after_its_first_message_ends_at_the_idle_timeout() {
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut syncer = syncer(state.path());
+        let (outbound, requests) = mpsc::channel(4);
+        let (responses_tx, responses) = mpsc::channel(4);
+        responses_tx.send(snapshot_message(4)).await.expect("queued");
+        let started = tokio::time::Instant::now();
+        let report = syncer.drive(ReceiverStream::new(responses), outbound).await;
+        assert!(report.received_any);
+        assert!(matches!(report.outcome, Err(Error::IdleTimeout(_))), "{report:?}");
+        assert_eq!(started.elapsed(), Duration::from_secs(30), "virtual time");
+        let acks: Vec<_> = ReceiverStream::new(requests).collect().await;
+        assert_eq!(acks, [request(watch_request::Kind::Ack(pb::ConfigAck { revision: 4 }))]);
+        drop(responses_tx);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_without_a_first_message_ends_at_the_first_message_timeout() {
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut syncer = syncer(state.path());
+        let (outbound, _requests) = mpsc::channel(4);
+        let started = tokio::time::Instant::now();
+        let report = syncer.drive(stream::pending(), outbound).await;
+        assert!(!report.received_any);
+        assert!(matches!(report.outcome, Err(Error::FirstMessageTimeout(_))), "{report:?}");
+        assert_eq!(started.elapsed(), Duration::from_secs(5), "virtual time");
+    }
+
+    #[tokio::test]
+    async fn a_clean_end_of_stream_is_reported_as_such() {
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut syncer = syncer(state.path());
+        let (outbound, _requests) = mpsc::channel(4);
+        let report = syncer.drive(stream::iter([snapshot_message(2)]), outbound).await;
+        assert!(report.received_any);
+        assert!(report.outcome.is_ok(), "{report:?}");
+        assert_eq!(syncer.store.revision(), Some(2));
+    }
+}
