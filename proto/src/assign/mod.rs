@@ -33,6 +33,7 @@ mod explain;
 mod number;
 mod request;
 mod rules;
+mod value_set;
 
 pub use bucket::{HashPurpose, bucket, murmur3_key_hash, normalize_weights};
 pub use compile::{CompileError, CompiledSnapshot};

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::number::parse_rule_number;
 use super::request::Context;
+use super::value_set::ValueSet;
 use crate::model::{Condition, Operator, RuleGroup};
 
 /// Where a condition's attribute comes from.
@@ -30,11 +31,11 @@ enum AttributeSource {
 /// A condition's operator with its operands already parsed.
 #[derive(Debug, Clone, PartialEq)]
 enum Test {
-    Eq(Box<str>),
-    Neq(Box<str>),
-    /// Sorted and deduplicated, for binary search.
-    In(Box<[Box<str>]>),
-    NotIn(Box<[Box<str>]>),
+    /// A one-value set: the same fast comparison as `in`.
+    Eq(ValueSet),
+    Neq(ValueSet),
+    In(ValueSet),
+    NotIn(ValueSet),
     Exists,
     NotExists,
     Lt(f64),
@@ -251,15 +252,10 @@ impl CompiledCondition {
             "logged_in" => AttributeSource::LoggedIn,
             other => AttributeSource::Free(other.into()),
         };
-        let first_value = || condition.values.first().map(|value| Box::<str>::from(value.as_str()));
+        // `eq` and `neq` compare with their one operand (validation allows exactly one).
+        let first_value = || condition.values.first().map(|value| ValueSet::new([value.as_str()]));
         let number = || condition.values.first().and_then(|value| parse_rule_number(value.trim()));
-        let value_set = || {
-            let mut values: Vec<Box<str>> =
-                condition.values.iter().map(|value| value.as_str().into()).collect();
-            values.sort_unstable();
-            values.dedup();
-            values.into_boxed_slice()
-        };
+        let value_set = || ValueSet::new(condition.values.iter().map(String::as_str));
         let test = match condition.operator {
             Operator::Eq => Test::Eq(first_value()?),
             Operator::Neq => Test::Neq(first_value()?),
@@ -281,10 +277,12 @@ impl CompiledCondition {
             value.and_then(parse_rule_number).is_some_and(|number| holds(number, operand))
         };
         match &self.test {
-            Test::Eq(expected) => value == Some(&**expected),
-            Test::Neq(expected) => value != Some(&**expected),
-            Test::In(values) => value.is_some_and(|value| contains(values, value)),
-            Test::NotIn(values) => !value.is_some_and(|value| contains(values, value)),
+            Test::Eq(values) | Test::In(values) => {
+                value.is_some_and(|value| values.contains(value))
+            }
+            Test::Neq(values) | Test::NotIn(values) => {
+                !value.is_some_and(|value| values.contains(value))
+            }
             Test::Exists => value.is_some(),
             Test::NotExists => value.is_none(),
             Test::Lt(operand) => compare(|number, operand| number < operand, *operand),
@@ -342,10 +340,6 @@ impl Test {
             Test::Gte(_) => Operator::Gte,
         }
     }
-}
-
-fn contains(sorted_values: &[Box<str>], value: &str) -> bool {
-    sorted_values.binary_search_by(|candidate| (**candidate).cmp(value)).is_ok()
 }
 
 #[cfg(test)]
