@@ -11,6 +11,7 @@ const PROTO_FILES: &[&str] = &[
     "vary/v1/config_distribution.proto",
     "vary/v1/fleet.proto",
     "vary/v1/assignment.proto",
+    "vary/v1/event.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
