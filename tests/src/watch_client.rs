@@ -46,7 +46,7 @@ impl WatchClient {
         let responses = client
             .watch(tokio_stream::wrappers::ReceiverStream::new(outbound))
             .await
-            .context("open Watch")?
+            .map_err(|status| anyhow::anyhow!("open Watch: {status:?}"))?
             .into_inner();
         Ok(Self { requests, responses })
     }
