@@ -9,6 +9,7 @@ pub mod diff;
 pub mod distribution;
 pub mod error;
 pub mod fleet;
+pub mod ingest;
 pub mod lifecycle;
 pub mod server;
 pub mod shutdown;
@@ -55,6 +56,7 @@ pub async fn run(
             cancel.clone(),
         ),
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
+        events: api::EventIngestApi::new(pool.clone()),
     };
     let writer_stop = CancellationToken::new();
     let fleet_writer =

@@ -6,10 +6,11 @@ use tokio::net::TcpListener;
 use tonic::{server::NamedService, transport::Server};
 use tonic_health::server::HealthReporter;
 use vary_proto::pb::{
+    event_ingest_service_server::EventIngestServiceServer,
     experiment_service_server::ExperimentServiceServer, fleet_service_server::FleetServiceServer,
 };
 
-use crate::api::{ExperimentApi, FleetApi};
+use crate::api::{EventIngestApi, ExperimentApi, FleetApi};
 use crate::distribution::{
     DistributionApi,
     server_stub::config_distribution_service_server::ConfigDistributionServiceServer,
@@ -31,14 +32,17 @@ pub struct Services {
     pub distribution: DistributionApi,
     /// `vary.v1.FleetService`.
     pub fleet: FleetApi,
+    /// `vary.v1.EventIngestService`.
+    pub events: EventIngestApi,
 }
 
 /// The services whose health is reported, besides the empty (whole-server) name.
-pub fn health_checked_services() -> [&'static str; 3] {
+pub fn health_checked_services() -> [&'static str; 4] {
     [
         <ExperimentServiceServer<ExperimentApi> as NamedService>::NAME,
         <ConfigDistributionServiceServer<DistributionApi> as NamedService>::NAME,
         <FleetServiceServer<FleetApi> as NamedService>::NAME,
+        <EventIngestServiceServer<EventIngestApi> as NamedService>::NAME,
     ]
 }
 
@@ -93,6 +97,10 @@ pub async fn serve(
         .add_service(experiments)
         .add_service(distribution)
         .add_service(FleetServiceServer::new(services.fleet))
+        .add_service(
+            EventIngestServiceServer::new(services.events)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

@@ -28,7 +28,11 @@ fn main() -> anyhow::Result<()> {
         if argument == "--rounds" {
             rounds = arguments.next().context("--rounds needs a number")?.parse()?;
         } else {
-            sizes.push(argument.parse::<usize>().with_context(|| format!("not a fleet size: {argument}"))?);
+            sizes.push(
+                argument
+                    .parse::<usize>()
+                    .with_context(|| format!("not a fleet size: {argument}"))?,
+            );
         }
     }
     if sizes.is_empty() {
@@ -68,7 +72,10 @@ async fn measure(agents: usize, rounds: usize) -> anyhow::Result<Report> {
         })
         .await?;
     let started = client
-        .start_experiment(pb::StartExperimentRequest { key: "propagation".into(), ..Default::default() })
+        .start_experiment(pb::StartExperimentRequest {
+            key: "propagation".into(),
+            ..Default::default()
+        })
         .await?
         .into_inner()
         .experiment

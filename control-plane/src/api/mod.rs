@@ -2,9 +2,11 @@
 
 mod actor;
 pub(crate) mod convert;
+mod events;
 mod experiments;
 mod fleet;
 
 pub use actor::{ANONYMOUS, Actor};
+pub use events::{EventIngestApi, MAX_EVENTS_PER_REQUEST};
 pub use experiments::ExperimentApi;
 pub use fleet::FleetApi;

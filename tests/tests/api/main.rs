@@ -4,6 +4,7 @@
 mod audit;
 mod crud;
 mod history;
+mod ingest;
 mod lifecycle;
 mod pagination;
 mod revisions;
