@@ -349,3 +349,79 @@ proptest! {
         prop_assert_eq!(evaluated, explained);
     }
 }
+
+/// `layered_snapshot` experiments: for each of two layers, cut points splitting the
+/// layer into consecutive ranges, some of them left unowned.
+fn layered_snapshot(cuts: &[Vec<u32>], statuses: &[u8]) -> CompiledSnapshot {
+    let mut experiments = Vec::new();
+    for (layer_index, layer_cuts) in cuts.iter().enumerate() {
+        let mut bounds: Vec<u32> = layer_cuts.clone();
+        bounds.extend([0, 10_000]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        for (slot, pair) in bounds.windows(2).enumerate() {
+            let pick = statuses[(layer_index * 7 + slot) % statuses.len()];
+            if pick % 5 == 0 {
+                continue; // an unowned range
+            }
+            let key = format!("l{layer_index}_{slot:02}");
+            let mut experiment = in_layer(
+                running(&key, &[1.0, 2.0]),
+                &format!("layer{layer_index}"),
+                pair[0],
+                pair[1],
+            );
+            experiment.spec.allocation_bps = (u32::from(pick) * 40).min(10_000);
+            if pick % 7 == 0 {
+                experiment.status = Status::Stopped;
+                experiment.rollout_variant_key = Some("v1".into());
+            }
+            if pick % 11 == 0 {
+                experiment.spec.overrides = [("qa".to_owned(), "v1".to_owned())].into();
+            }
+            if pick % 13 == 0 {
+                experiment.spec.placements = vec!["search".into()];
+            }
+            experiments.push(experiment);
+        }
+    }
+    compile(experiments)
+}
+
+proptest! {
+    #![proptest_config(proptest_config(128))]
+
+    #[test]
+    fn layer_lookup_agrees_with_the_normative_order(
+        cuts in prop::collection::vec(prop::collection::vec(1_u32..10_000, 0..12), 2),
+        statuses in prop::collection::vec(any::<u8>(), 1..40),
+        units in prop::collection::vec("[a-z0-9]{1,10}", 20),
+        placement in prop::sample::select(vec!["pdp", "search"]),
+    ) {
+        let compiled = layered_snapshot(&cuts, &statuses);
+        for unit in units.iter().map(String::as_str).chain(["qa"]) {
+            let request = user_request(unit, placement);
+            let evaluated: Vec<(&str, &str, Reason)> = compiled
+                .evaluate(&request, now())
+                .assignments
+                .into_iter()
+                .map(|a| (a.experiment_key, a.variant_key, a.reason))
+                .collect();
+            let explained: Vec<(&str, &str, Reason)> = compiled
+                .explain(&request, now())
+                .experiments
+                .into_iter()
+                .filter_map(|entry| {
+                    let reason = match entry.outcome {
+                        Outcome::Assigned { .. } => Reason::Hash,
+                        Outcome::Override { .. } => Reason::Override,
+                        Outcome::Rollout { .. } => Reason::Rollout,
+                        _ => return None,
+                    };
+                    Some((entry.experiment_key, entry.outcome.variant_key()?, reason))
+                })
+                .collect();
+            prop_assert_eq!(evaluated, explained, "unit {}", unit);
+        }
+    }
+}

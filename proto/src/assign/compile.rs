@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::bucket::{HashPurpose, VariantRange, cumulative_ranges, normalize_weights};
+use super::placement_index::PlacementIndexes;
 use super::rules::{CompiledRules, ConditionInterner, ConditionTable, MalformedCondition};
 use crate::model::{
     BucketRange, Experiment, MAX_VARIANTS, Schedule, Snapshot, Status, json_to_struct,
@@ -25,12 +26,8 @@ pub struct CompiledSnapshot {
     /// Every distinct eligibility condition; experiments' rules hold ids into it.
     pub(crate) conditions: ConditionTable,
     pub(crate) index_by_key: HashMap<Box<str>, u32>,
-    /// For each placement some experiment names: the experiments that can assign without
-    /// an override there (RUNNING, or STOPPED with a rollout variant), in key order,
-    /// including those that run on every placement.
-    pub(crate) live_by_placement: HashMap<Box<str>, IndexList>,
-    /// The live experiments with no placement list, for placements no experiment names.
-    pub(crate) live_everywhere: IndexList,
+    /// Per placement, the experiments that can assign without an override there.
+    pub(crate) placement_indexes: PlacementIndexes,
     /// The QA overrides of DRAFT, RUNNING and PAUSED experiments, by unit id.
     pub(crate) overrides: OverrideIndex,
 }
@@ -184,7 +181,7 @@ impl CompiledSnapshot {
             .enumerate()
             .map(|(index, experiment)| (experiment.key.clone(), index as u32))
             .collect();
-        let (live_by_placement, live_everywhere) = index_live_experiments(&experiments);
+        let placement_indexes = PlacementIndexes::build(&experiments);
         let overrides = OverrideIndex::build(&sorted);
         Ok(Self {
             revision: snapshot.revision,
@@ -192,8 +189,7 @@ impl CompiledSnapshot {
             layers: layers.into_boxed_slice(),
             conditions,
             index_by_key,
-            live_by_placement,
-            live_everywhere,
+            placement_indexes,
             overrides,
         })
     }
@@ -280,54 +276,9 @@ fn variant_index(experiment: &Experiment, key: &str) -> Option<u16> {
     experiment.spec.variants.iter().position(|variant| variant.key == key).map(|index| index as u16)
 }
 
-/// Experiments that can assign without an override.
-fn is_live(experiment: &CompiledExperiment) -> bool {
-    match experiment.status {
-        Status::Running => true,
-        Status::Stopped => experiment.rollout_variant.is_some(),
-        Status::Draft | Status::Paused | Status::Archived => false,
-    }
-}
-
 /// Whether overrides apply in this status (DESIGN section 4 rule 2).
 pub(crate) fn overrides_apply(status: Status) -> bool {
     matches!(status, Status::Draft | Status::Running | Status::Paused)
-}
-
-/// Experiment indices, in key order.
-type IndexList = Box<[u32]>;
-
-/// The live experiments by placement (each list including the experiments that run
-/// everywhere), and the list of those that run everywhere.
-fn index_live_experiments(
-    experiments: &[CompiledExperiment],
-) -> (HashMap<Box<str>, IndexList>, IndexList) {
-    let live = || {
-        experiments
-            .iter()
-            .enumerate()
-            .filter(|(_, experiment)| is_live(experiment))
-            .map(|(index, experiment)| (index as u32, experiment))
-    };
-    let everywhere: IndexList = live()
-        .filter(|(_, experiment)| experiment.placements.is_empty())
-        .map(|(index, _)| index)
-        .collect();
-    let mut by_placement: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-    for (index, experiment) in live() {
-        for placement in &experiment.placements {
-            by_placement.entry(placement.clone()).or_default().push(index);
-        }
-    }
-    let by_placement = by_placement
-        .into_iter()
-        .map(|(placement, mut indices)| {
-            indices.extend_from_slice(&everywhere);
-            indices.sort_unstable();
-            (placement, indices.into_boxed_slice())
-        })
-        .collect();
-    (by_placement, everywhere)
 }
 
 // === impl OverrideIndex ===
@@ -467,8 +418,9 @@ mod tests {
             ],
         };
         let compiled = CompiledSnapshot::compile(&snapshot).expect("valid snapshot");
-        assert_eq!(&*compiled.live_by_placement["pdp"], [0, 1]);
-        assert_eq!(&*compiled.live_everywhere, [0]);
+        assert_eq!(&*compiled.placement_indexes.get("pdp").scan, [0, 1]);
+        assert_eq!(&*compiled.placement_indexes.get("home").scan, [0]);
+        assert_eq!(&*compiled.placement_indexes.get("").scan, [0]);
         assert_eq!(compiled.experiment_count(), 3);
     }
 }

@@ -1,5 +1,6 @@
 //! The per-request path. [`CompiledSnapshot::evaluate`] visits only the experiments
-//! live on the request's placement and allocates nothing but the result vector;
+//! live on the request's placement (one per layer, found by the layer bucket) and
+//! allocates nothing but the result vector (plus a short list for QA units);
 //! [`CompiledSnapshot::decide`] applies the checks in the normative order of
 //! `docs/assignment.md` for explanation mode, and `choose` reaches the same answer with
 //! the cheapest checks first.
@@ -152,34 +153,48 @@ impl CompiledSnapshot {
         if !request.experiment_keys.is_empty() {
             for index in self.requested_indices(&request.experiment_keys) {
                 if in_placement(&self.experiments[index as usize], &request.context) {
-                    assignments.extend(self.choose(index, &mut scope));
+                    let assignment = self
+                        .choose_by_override(index, &scope)
+                        .or_else(|| self.choose(index, &mut scope));
+                    assignments.extend(assignment);
                 }
             }
             return Assignments { revision: self.revision, unit, assignments };
         }
-        let live = self
-            .live_by_placement
-            .get(request.context.placement.as_str())
-            .unwrap_or(&self.live_everywhere);
-        for &index in live.iter() {
-            assignments.extend(self.choose(index, &mut scope));
-        }
-        // DRAFT and PAUSED experiments assign only through an override, so they are not
-        // in the placement index: the (rare) hits for this unit add them here.
-        let before_overrides = assignments.len();
-        let (user_hits, session_hits) = (scope.user_hits, scope.session_hits);
-        for (position, hit) in user_hits.iter().chain(session_hits).enumerate() {
-            let shadowed_by_user_hit = position >= user_hits.len()
-                && user_hits.iter().any(|user_hit| user_hit.experiment == hit.experiment);
-            if !hit.override_only
-                || shadowed_by_user_hit
-                || !in_placement(&self.experiments[hit.experiment as usize], &request.context)
-            {
-                continue;
+        // Overrides first; the experiments they settle are skipped below. Allocates only
+        // for a unit that some experiment lists (QA traffic).
+        let mut overridden: Vec<u32> = Vec::new();
+        if scope.has_override_hits {
+            let (user_hits, session_hits) = (scope.user_hits, scope.session_hits);
+            for hit in user_hits.iter().chain(session_hits) {
+                let experiment = &self.experiments[hit.experiment as usize];
+                if overridden.contains(&hit.experiment) || !in_placement(experiment, scope.context)
+                {
+                    continue;
+                }
+                overridden.push(hit.experiment);
+                let decision = scope.override_for(hit.experiment);
+                assignments.extend(
+                    decision.and_then(|decision| self.assignment(hit.experiment, decision)),
+                );
             }
-            assignments.extend(self.choose(hit.experiment, &mut scope));
         }
-        if assignments.len() > before_overrides {
+        let index = self.placement_indexes.get(&request.context.placement);
+        for &experiment in index.scan.iter() {
+            if !overridden.contains(&experiment) {
+                assignments.extend(self.choose(experiment, &mut scope));
+            }
+        }
+        for layer in index.layers.iter() {
+            let layer_bucket = self.layer_bucket(layer.layer, &mut scope);
+            if let Some(experiment) = layer.find(layer_bucket)
+                && !overridden.contains(&experiment)
+            {
+                assignments.extend(self.choose(experiment, &mut scope));
+            }
+        }
+        // The scan list is in key order; overrides and layer finds are not.
+        if assignments.len() > 1 {
             assignments.sort_unstable_by(|a, b| a.experiment_key.cmp(b.experiment_key));
         }
         Assignments { revision: self.revision, unit, assignments }
@@ -214,20 +229,27 @@ impl CompiledSnapshot {
         indices
     }
 
+    /// The override of an experiment whose placement matches, if the unit has one.
+    fn choose_by_override(
+        &self,
+        index: u32,
+        scope: &RequestScope<'_, '_>,
+    ) -> Option<Assignment<'_>> {
+        let experiment = &self.experiments[index as usize];
+        if !scope.has_override_hits || !overrides_apply(experiment.status) {
+            return None;
+        }
+        self.assignment(index, scope.override_for(index)?)
+    }
+
     /// The hot path's version of [`Self::decide`] for an experiment whose placement
-    /// matches: the same result, with the checks reordered cheapest-first (status,
-    /// schedule and the per-request cached layer bucket before the rules), which is
-    /// sound because everything after the override is a conjunction of pure tests.
-    /// `explanation_agrees_with_evaluation` and the conformance vectors hold the two
-    /// functions to the same answers.
+    /// matches and that no override settled: the same result, with the checks reordered
+    /// cheapest-first (status, schedule and the per-request cached layer bucket before
+    /// the rules), which is sound because everything after the override is a
+    /// conjunction of pure tests. `explanation_agrees_with_evaluation` and the
+    /// conformance vectors hold the two functions to the same answers.
     fn choose(&self, index: u32, scope: &mut RequestScope<'_, '_>) -> Option<Assignment<'_>> {
         let experiment = &self.experiments[index as usize];
-        if scope.has_override_hits
-            && overrides_apply(experiment.status)
-            && let Some(decision) = scope.override_for(index)
-        {
-            return self.assignment(index, decision);
-        }
         match (experiment.status, experiment.rollout_variant) {
             (Status::Running, _) => {}
             (Status::Stopped, Some(variant)) => {

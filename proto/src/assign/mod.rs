@@ -31,6 +31,7 @@ mod compile;
 mod evaluate;
 mod explain;
 mod number;
+mod placement_index;
 mod request;
 mod rules;
 mod value_set;
