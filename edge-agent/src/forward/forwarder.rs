@@ -1,0 +1,252 @@
+//! The forwarder task: queue → batches → `IngestEvents`, with the spool as the detour
+//! while the control plane is away.
+//!
+//! Two modes, chosen before every step:
+//! - **direct** (the spool is empty): take the next batch from the queue and send it. On a
+//!   retryable failure the batch is spooled (fsynced) and the next attempt waits out a
+//!   jittered exponential backoff; on a permanent one it is dropped and counted.
+//! - **replay** (the spool holds events): first move whatever is queued to the end of the
+//!   spool, then send the next batch of the oldest segment; delete the segment once all
+//!   of it was acknowledged. New events thus queue behind the spooled ones and reach the
+//!   control plane in the order they were made (see `sink` for the overflow exception).
+//!
+//! Shutdown ([`Forwarder::run`]'s `stop` fires with a deadline): everything queued is
+//! sent directly until the deadline if the spool is empty, and whatever is not
+//! acknowledged then is appended to the spool with one fsync.
+
+use std::{collections::VecDeque, sync::Arc};
+
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
+use vary_proto::pb;
+
+use super::{
+    batch::{Batcher, drain_now},
+    classify::FailureClass,
+    counters::Counters,
+    shared::SharedSpool,
+    upstream::{SendFailure, Upstream},
+};
+use crate::backoff::Backoff;
+
+/// Most queued events moved to the spool in one replay step (one fsync).
+const MAX_MOVED_PER_STEP: usize = 10_000;
+
+/// The forwarder's state; [`Forwarder::run`] consumes it.
+#[derive(Debug)]
+pub struct Forwarder {
+    queue: mpsc::Receiver<pb::Event>,
+    batcher: Batcher<pb::Event>,
+    batch_size: usize,
+    spool: SharedSpool,
+    upstream: Upstream,
+    backoff: Backoff,
+    counters: Arc<Counters>,
+    /// The segment being replayed, if any.
+    replay: Option<Replay>,
+    /// Consecutive failed attempts, for the backoff.
+    failures: u32,
+    /// No call before this instant (backing off).
+    retry_at: Option<Instant>,
+}
+
+/// Everything the forwarder is built from.
+#[derive(Debug)]
+pub struct ForwarderParts {
+    /// The queue's receiving end.
+    pub queue: mpsc::Receiver<pb::Event>,
+    /// Batch size and age.
+    pub batcher: Batcher<pb::Event>,
+    /// Events per replayed batch (the batcher's size).
+    pub batch_size: usize,
+    /// The spool.
+    pub spool: SharedSpool,
+    /// The control plane.
+    pub upstream: Upstream,
+    /// Delay between failed attempts.
+    pub backoff: Backoff,
+    /// The counters.
+    pub counters: Arc<Counters>,
+}
+
+#[derive(Debug)]
+struct Replay {
+    seq: u64,
+    remaining: VecDeque<pb::Event>,
+}
+
+// === impl Forwarder ===
+
+impl Forwarder {
+    /// A forwarder that starts in direct mode, or in replay mode if the spool holds events
+    /// from an earlier run.
+    pub fn new(parts: ForwarderParts) -> Self {
+        Self {
+            queue: parts.queue,
+            batcher: parts.batcher,
+            batch_size: parts.batch_size.max(1),
+            spool: parts.spool,
+            upstream: parts.upstream,
+            backoff: parts.backoff,
+            counters: parts.counters,
+            replay: None,
+            failures: 0,
+            retry_at: None,
+        }
+    }
+
+    /// Forwards until `stop` delivers a deadline (or its sender is dropped, which means
+    /// "now"), then flushes or spools what is left by that deadline.
+    pub async fn run(mut self, mut stop: oneshot::Receiver<Instant>) {
+        loop {
+            if self.replay.is_some() || !self.spool.is_empty() {
+                tokio::select! {
+                    biased;
+                    deadline = &mut stop => return self.shutdown(deadline.ok(), Vec::new()).await,
+                    () = self.replay_step() => {}
+                }
+                continue;
+            }
+            let batch = tokio::select! {
+                biased;
+                deadline = &mut stop => return self.shutdown(deadline.ok(), Vec::new()).await,
+                batch = self.batcher.next(&mut self.queue) => batch,
+            };
+            let Some(batch) = batch else {
+                // Every sender is gone: nothing more will come.
+                return self.shutdown(None, Vec::new()).await;
+            };
+            let sent = tokio::select! {
+                biased;
+                deadline = &mut stop => return self.shutdown(deadline.ok(), batch).await,
+                sent = self.upstream.send(&batch) => sent,
+            };
+            match sent {
+                Ok(()) => self.failures = 0,
+                Err(failure) => self.failed(failure, batch).await,
+            }
+        }
+    }
+
+    /// One replay step: queued events to the spool's end, then one batch of the oldest
+    /// segment upstream. Cancel-safe: a batch leaves the replay state only once sent.
+    async fn replay_step(&mut self) {
+        if let Some(retry_at) = self.retry_at {
+            tokio::time::sleep_until(retry_at).await;
+            self.retry_at = None;
+        }
+        let mut queued = self.batcher.take_pending();
+        queued.extend(drain_now(&mut self.queue, MAX_MOVED_PER_STEP));
+        if !queued.is_empty() {
+            self.spool.append(queued).await;
+        }
+        let replay = match &mut self.replay {
+            Some(replay) => replay,
+            None => match self.spool.read_oldest().await {
+                Ok(Some(segment)) => self
+                    .replay
+                    .insert(Replay { seq: segment.seq, remaining: segment.events.into() }),
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the spool; retrying after backoff");
+                    self.back_off();
+                    return;
+                }
+            },
+        };
+        let count = replay.remaining.len().min(self.batch_size);
+        let seq = replay.seq;
+        if count > 0 {
+            let batch = &replay.remaining.make_contiguous()[..count];
+            match self.upstream.send(batch).await {
+                Ok(()) => {
+                    self.failures = 0;
+                    Counters::add(&self.counters.replayed, count);
+                }
+                Err(SendFailure { class: FailureClass::Retryable, status }) => {
+                    tracing::debug!(%status, "replay failed; retrying after backoff");
+                    self.back_off();
+                    return;
+                }
+                Err(SendFailure { class: FailureClass::Permanent, status }) => {
+                    drop_permanently(&self.counters, count, &status);
+                }
+            }
+            let replay = self.replay.as_mut().expect("the replay was set above");
+            replay.remaining.drain(..count);
+            if !replay.remaining.is_empty() {
+                return;
+            }
+        }
+        match self.spool.remove(seq).await {
+            Ok(()) => self.replay = None,
+            Err(error) => {
+                tracing::error!(%error, seq, "cannot delete a replayed spool segment");
+                self.back_off();
+            }
+        }
+    }
+
+    async fn failed(&mut self, failure: SendFailure, batch: Vec<pb::Event>) {
+        match failure.class {
+            FailureClass::Retryable => {
+                tracing::warn!(
+                    status = %failure.status,
+                    events = batch.len(),
+                    "control plane unreachable: spooling events"
+                );
+                self.spool.append(batch).await;
+                self.back_off();
+            }
+            FailureClass::Permanent => {
+                drop_permanently(&self.counters, batch.len(), &failure.status)
+            }
+        }
+    }
+
+    fn back_off(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        self.retry_at = Some(Instant::now() + self.backoff.delay(self.failures));
+    }
+
+    /// Sends what is queued until `deadline` (none: do not try), then spools the rest.
+    async fn shutdown(mut self, deadline: Option<Instant>, in_flight: Vec<pb::Event>) {
+        self.queue.close();
+        let mut pending = in_flight;
+        pending.extend(self.batcher.take_pending());
+        pending.extend(drain_now(&mut self.queue, usize::MAX));
+        let total = pending.len();
+        let mut sent = 0;
+        // With events already spooled, sending new ones first would reorder them, and the
+        // control plane was just failing anyway: spool everything.
+        if let Some(deadline) = deadline.filter(|_| self.spool.is_empty() && self.replay.is_none())
+        {
+            while sent < pending.len() {
+                let end = (sent + self.batch_size).min(pending.len());
+                let attempt =
+                    tokio::time::timeout_at(deadline, self.upstream.send(&pending[sent..end]));
+                match attempt.await {
+                    Ok(Ok(())) => sent = end,
+                    Ok(Err(SendFailure { class: FailureClass::Permanent, status })) => {
+                        drop_permanently(&self.counters, end - sent, &status);
+                        sent = end;
+                    }
+                    Ok(Err(SendFailure { class: FailureClass::Retryable, .. })) | Err(_) => break,
+                }
+            }
+        }
+        let rest = pending.split_off(sent);
+        let spooled = rest.len();
+        if !rest.is_empty() {
+            self.spool.append(rest).await;
+        }
+        tracing::info!(total, sent, spooled, "event forwarder stopped");
+    }
+}
+
+fn drop_permanently(counters: &Counters, count: usize, status: &tonic::Status) {
+    Counters::add(&counters.dropped_permanent, count);
+    tracing::error!(%status, dropped = count, "control plane refused a batch: events dropped");
+}
