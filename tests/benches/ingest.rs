@@ -37,7 +37,8 @@ fn settings() -> anyhow::Result<Settings> {
     let mut settings = Settings { seconds: 60, batch: 1_000, senders: 4 };
     let mut arguments = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(flag) = arguments.next() {
-        let value: u64 = arguments.next().with_context(|| format!("{flag} needs a number"))?.parse()?;
+        let value: u64 =
+            arguments.next().with_context(|| format!("{flag} needs a number"))?.parse()?;
         match flag.as_str() {
             "--seconds" => settings.seconds = value,
             "--batch" => settings.batch = value as usize,
@@ -64,7 +65,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         let accepted = accepted.clone();
         let batch = settings.batch;
         senders.spawn(async move {
-            let mut client = EventIngestServiceClient::new(channel).max_encoding_message_size(64 << 20);
+            let mut client =
+                EventIngestServiceClient::new(channel).max_encoding_message_size(64 << 20);
             let mut sequence = 0u64;
             while Instant::now() < deadline {
                 let events = (0..batch).map(|_| {
@@ -72,10 +74,17 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     event(sender, sequence)
                 });
                 let response = client
-                    .ingest_events(pb::IngestEventsRequest { events: events.collect(), source: format!("bench-{sender}") })
+                    .ingest_events(pb::IngestEventsRequest {
+                        events: events.collect(),
+                        source: format!("bench-{sender}"),
+                    })
                     .await?
                     .into_inner();
-                anyhow::ensure!(response.rejections.is_empty(), "rejections: {:?}", response.rejections.first());
+                anyhow::ensure!(
+                    response.rejections.is_empty(),
+                    "rejections: {:?}",
+                    response.rejections.first()
+                );
                 accepted.fetch_add(response.accepted as u64, Ordering::Relaxed);
             }
             anyhow::Ok(())
@@ -136,8 +145,15 @@ fn event(sender: usize, sequence: u64) -> pb::Event {
             time,
         })
     } else {
-        let event_type = ["impression", "impression", "impression", "click", "add_to_cart", "purchase", "impression"]
-            [(sequence % 7) as usize];
+        let event_type = [
+            "impression",
+            "impression",
+            "impression",
+            "click",
+            "add_to_cart",
+            "purchase",
+            "impression",
+        ][(sequence % 7) as usize];
         Kind::Outcome(pb::OutcomeEvent {
             event_id,
             event_type: event_type.into(),
