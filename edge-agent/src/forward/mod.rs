@@ -11,12 +11,13 @@
 //! and the overflow writer), [`batch`] (size/age batching), [`upstream`] (one call and its
 //! counters), [`classify`] (retry or drop), [`forwarder`] (the task), [`record`] and
 //! [`spool`] (the disk format and the segment directory), [`shared`] (the spool on the
-//! blocking pool), [`counters`].
+//! blocking pool), [`counters`], [`flags`] (the agent flags that size it).
 
 pub mod batch;
 pub mod classify;
 pub mod counters;
 pub mod event;
+pub mod flags;
 pub mod forwarder;
 pub mod record;
 pub mod shared;
