@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use vary_proto::model::{BUCKETS, Status};
 
 /// `varyctl`: operate Vary experiments from a terminal or a Git repository.
@@ -11,10 +11,11 @@ use vary_proto::model::{BUCKETS, Status};
 #[command(
     name = "varyctl",
     version,
-    about = "Operate Vary experiments: lifecycle, history and experiments as code",
+    about = "Operate Vary experiments: lifecycle, history, experiments as code, the fleet \
+             and QA lookups against an edge agent",
     after_help = "Exit codes: 0 ok, 1 the server refused (or apply partly failed), \
-                  2 usage error or invalid file, 3 cannot reach the control plane, \
-                  4 `diff --exit-code` found differences."
+                  2 usage error or invalid file, 3 cannot reach the control plane (or, for \
+                  assign and explain, the edge agent), 4 `diff --exit-code` found differences."
 )]
 pub struct Cli {
     /// Connection and output settings shared by every command.
@@ -32,10 +33,14 @@ pub struct GlobalArgs {
     /// Control-plane address; else the config file's, else http://127.0.0.1:7070.
     #[arg(long, global = true, env = "VARY_ADDR")]
     pub addr: Option<String>,
+    /// Edge-agent (sidecar) address for `assign` and `explain`; else the config file's
+    /// `agent_addr`, else http://127.0.0.1:7171.
+    #[arg(long, global = true, env = "VARY_AGENT_ADDR")]
+    pub agent_addr: Option<String>,
     /// API token, sent as `authorization: Bearer <token>`; else the config file's.
     #[arg(long, global = true, env = "VARY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Config file with `addr` and `token`; default $XDG_CONFIG_HOME/vary/config.yaml,
+    /// Config file with `addr`, `agent_addr` and `token`; default $XDG_CONFIG_HOME/vary/config.yaml,
     /// else ~/.config/vary/config.yaml (a missing default file is fine).
     #[arg(long, global = true, env = "VARYCTL_CONFIG")]
     pub config: Option<PathBuf>,
@@ -65,8 +70,23 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show what `apply` would change, field by field (alias of `experiments diff`).
     Diff(DiffArgs),
+    /// The edge agents the control plane knows and the config revision each serves.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Ask an edge agent which variants a unit gets (QA: logs no exposure by default).
+    Assign(AssignArgs),
+    /// Ask an edge agent why each experiment did or did not assign for a unit (QA).
+    Explain(ExplainArgs),
     /// Print the client version and whether the control plane is serving.
     Version(VersionArgs),
+}
+
+/// `agents …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Every agent: connected, applied revision against the head, rejections, last seen.
+    #[command(visible_alias = "ls")]
+    List,
 }
 
 /// `experiments …` subcommands.
@@ -236,6 +256,60 @@ pub struct RampArgs {
     pub note: String,
 }
 
+/// `assign`.
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Who and where.
+    #[command(flatten)]
+    pub unit: UnitArgs,
+    /// Record exposures for this lookup, as a real request would. Off by default: a QA
+    /// lookup is not a user seeing a variant, and its exposure would count in the analysis.
+    #[arg(long)]
+    pub log_exposure: bool,
+}
+
+/// `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Who and where.
+    #[command(flatten)]
+    pub unit: UnitArgs,
+}
+
+/// The unit and context of an `assign` or `explain` request, as flags. At least one of
+/// `--user` and `--session` is required: without a unit nothing can assign, so asking
+/// would only waste a round trip.
+#[derive(Debug, Clone, Args)]
+pub struct UnitArgs {
+    /// The user id (the unit when given).
+    #[arg(long, required_unless_present = "session")]
+    pub user: Option<String>,
+    /// The session id (the unit when there is no user id).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Where the result renders: pdp, newsfeed, search, home, cart…
+    #[arg(long)]
+    pub placement: Option<String>,
+    /// The kind of page.
+    #[arg(long)]
+    pub page_type: Option<String>,
+    /// Country code.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Device class.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Whether the visitor is logged in; unset means unknown (rules see it as missing).
+    #[arg(long, value_name = "true|false", action = ArgAction::Set)]
+    pub logged_in: Option<bool>,
+    /// Another attribute rules may test, `key=value`; repeatable.
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attribute)]
+    pub attributes: Vec<(String, String)>,
+    /// Only this experiment; repeatable (default: every applicable one).
+    #[arg(long = "experiment", value_name = "KEY")]
+    pub experiments: Vec<String>,
+}
+
 /// `version`.
 #[derive(Debug, Args)]
 pub struct VersionArgs {
@@ -270,6 +344,17 @@ fn parse_allocation(text: &str) -> Result<u32, String> {
     Ok(bps)
 }
 
+/// `key=value`, split at the first `=` (values may contain `=`); the key must not be
+/// empty, so a typo such as `--attr =x` is a usage error rather than a silent no-op.
+fn parse_attribute(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
 /// A lifecycle status by its lower-case name (upper case accepted too).
 fn parse_status(text: &str) -> Result<Status, String> {
     Status::parse(&text.to_lowercase()).ok_or_else(|| {
@@ -291,6 +376,42 @@ mod tests {
         for bad in ["10001", "101%", "-1", "abc", "0.001%", ""] {
             assert!(parse_allocation(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn attributes_split_at_the_first_equals_sign() {
+        assert_eq!(parse_attribute("tier=gold"), Ok(("tier".into(), "gold".into())));
+        assert_eq!(parse_attribute("q=a=b"), Ok(("q".into(), "a=b".into())));
+        assert_eq!(parse_attribute("empty="), Ok(("empty".into(), String::new())));
+        for bad in ["tier", "=gold", ""] {
+            assert!(parse_attribute(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn assign_needs_a_unit_and_takes_logged_in_as_a_value() {
+        use clap::Parser as _;
+        let parsed = Cli::try_parse_from([
+            "varyctl",
+            "assign",
+            "--session",
+            "s1",
+            "--logged-in",
+            "false",
+            "--attr",
+            "tier=gold",
+            "--experiment",
+            "a",
+            "--experiment",
+            "b",
+        ])
+        .expect("valid command line");
+        let Command::Assign(args) = parsed.command else { panic!("assign expected") };
+        assert_eq!(args.unit.logged_in, Some(false));
+        assert_eq!(args.unit.experiments, ["a", "b"]);
+        assert!(!args.log_exposure);
+        assert!(Cli::try_parse_from(["varyctl", "assign", "--placement", "pdp"]).is_err());
+        assert!(Cli::try_parse_from(["varyctl", "explain", "--user", "u", "--logged-in"]).is_err());
     }
 
     #[test]

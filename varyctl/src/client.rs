@@ -1,5 +1,5 @@
-//! The connection to the control plane: one channel, the bearer token on every call,
-//! and transport failures turned into errors that name the address.
+//! The connections: to the control plane (one channel, the bearer token on every call)
+//! and to an edge agent; transport failures turned into errors that name the address.
 
 use std::time::Duration;
 
@@ -9,9 +9,15 @@ use tonic::{
     service::{Interceptor, interceptor::InterceptedService},
     transport::{Channel, Endpoint},
 };
-use vary_proto::pb::{self, experiment_service_client::ExperimentServiceClient};
+use vary_proto::pb::{
+    self, assignment_service_client::AssignmentServiceClient,
+    experiment_service_client::ExperimentServiceClient, fleet_service_client::FleetServiceClient,
+};
 
-use crate::{error::CliError, settings::Settings};
+use crate::{
+    error::{CliError, Server},
+    settings::Settings,
+};
 
 /// Longest wait for the TCP (and HTTP/2) connection before reporting it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,6 +26,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The ExperimentService client varyctl uses.
 pub type Experiments = ExperimentServiceClient<InterceptedService<Channel, BearerToken>>;
+/// The FleetService client varyctl uses.
+pub type Fleet = FleetServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// A connected control plane.
 #[derive(Debug, Clone)]
@@ -30,6 +38,29 @@ pub struct Connection {
     pub channel: Channel,
     /// The experiment API.
     pub experiments: Experiments,
+    /// The fleet API.
+    pub fleet: Fleet,
+}
+
+/// Every agent in the fleet, with the head revision to compare them against.
+#[derive(Debug, Clone, Default)]
+pub struct FleetListing {
+    /// Ordered by agent id.
+    pub agents: Vec<pb::Agent>,
+    /// The highest head revision any page reported: the head can move between pages,
+    /// and an agent is behind if it has not applied the newest one.
+    pub head_revision: i64,
+}
+
+/// A connected edge agent (the sidecar), for `assign` and `explain`. No token: the
+/// agent's API is for the application next to it and the control-plane token must not
+/// travel to every sidecar an operator points at.
+#[derive(Debug, Clone)]
+pub struct AgentConnection {
+    /// The address, for messages.
+    pub addr: String,
+    /// The assignment API.
+    pub assignments: AssignmentServiceClient<Channel>,
 }
 
 /// Adds `authorization: Bearer <token>` to every request when a token is configured.
@@ -43,21 +74,32 @@ impl Connection {
     /// rather than inside the first call.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
         let token = BearerToken::new(settings.token.as_deref())?;
-        let endpoint = Endpoint::from_shared(settings.addr.clone())
-            .map_err(|error| CliError::Usage(format!("address {}: {error}", settings.addr)))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT);
-        let channel = endpoint.connect().await.map_err(|error| CliError::Connection {
-            addr: settings.addr.clone(),
-            reason: error_chain(&error),
-        })?;
-        let experiments = ExperimentServiceClient::with_interceptor(channel.clone(), token);
-        Ok(Connection { addr: settings.addr.clone(), channel, experiments })
+        let channel = open_channel(Server::ControlPlane, &settings.addr).await?;
+        let experiments = ExperimentServiceClient::with_interceptor(channel.clone(), token.clone());
+        let fleet = FleetServiceClient::with_interceptor(channel.clone(), token);
+        Ok(Connection { addr: settings.addr.clone(), channel, experiments, fleet })
     }
 
     /// A server error status as the CLI error to report.
     pub fn refused(&self, status: Status) -> CliError {
-        CliError::from_status(&self.addr, status)
+        CliError::from_status(Server::ControlPlane, &self.addr, status)
+    }
+
+    /// Every agent, following page tokens.
+    pub async fn list_agents_all(&mut self) -> Result<FleetListing, CliError> {
+        let mut listing = FleetListing::default();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListAgentsRequest { page_size: 1000, page_token: page_token.clone() };
+            let response = self.fleet.list_agents(request).await;
+            let page = response.map_err(|status| self.refused(status))?.into_inner();
+            listing.agents.extend(page.agents);
+            listing.head_revision = listing.head_revision.max(page.head_revision);
+            if page.next_page_token.is_empty() {
+                return Ok(listing);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// The current version of `key`.
@@ -119,6 +161,35 @@ impl Connection {
             page_token = page.next_page_token;
         }
     }
+}
+
+// === impl AgentConnection ===
+
+impl AgentConnection {
+    /// Connects eagerly to `settings.agent_addr`, so a wrong address fails with its name.
+    pub async fn open(settings: &Settings) -> Result<Self, CliError> {
+        let channel = open_channel(Server::EdgeAgent, &settings.agent_addr).await?;
+        let assignments = AssignmentServiceClient::new(channel);
+        Ok(AgentConnection { addr: settings.agent_addr.clone(), assignments })
+    }
+
+    /// An agent's error status as the CLI error to report.
+    pub fn refused(&self, status: Status) -> CliError {
+        CliError::from_status(Server::EdgeAgent, &self.addr, status)
+    }
+}
+
+/// One channel to `addr`, with the CLI's time limits; failures name `server` and `addr`.
+async fn open_channel(server: Server, addr: &str) -> Result<Channel, CliError> {
+    let endpoint = Endpoint::from_shared(addr.to_owned())
+        .map_err(|error| CliError::Usage(format!("address {addr}: {error}")))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT);
+    endpoint.connect().await.map_err(|error| CliError::Connection {
+        server,
+        addr: addr.to_owned(),
+        reason: error_chain(&error),
+    })
 }
 
 /// A response lacked a field the API always sets.

@@ -1,6 +1,6 @@
 //! The CLI's one error type and its one mapping to exit codes, which scripts rely on:
 //! 0 ok, 1 the server refused, 2 usage or invalid file, 3 cannot reach the control
-//! plane, 4 `diff --exit-code` found differences.
+//! plane or the edge agent, 4 `diff --exit-code` found differences.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -10,10 +10,20 @@ use tonic::{Code, Status};
 pub const EXIT_REFUSED: u8 = 1;
 /// Exit code: bad flags or arguments, or a file that is not a valid experiment file.
 pub const EXIT_USAGE: u8 = 2;
-/// Exit code: the control plane could not be reached.
+/// Exit code: the control plane (or, for `assign`/`explain`, the edge agent) could not be
+/// reached.
 pub const EXIT_CONNECTION: u8 = 3;
 /// Exit code: `diff --exit-code` found differences.
 pub const EXIT_DIFFERENCES: u8 = 4;
+
+/// The two servers varyctl talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// The control plane (`--addr`): experiments and the fleet.
+    ControlPlane,
+    /// An edge agent, the sidecar (`--agent-addr`): `assign` and `explain`.
+    EdgeAgent,
+}
 
 /// Everything a command can fail with. Each variant says what the operator should know
 /// to act; the exit code follows from the variant alone.
@@ -36,19 +46,27 @@ pub enum CliError {
     },
     /// Could not open a connection, or the connection broke (UNAVAILABLE).
     #[error(
-        "cannot reach the control plane at {addr}: {reason}\n\
-         check that it is running and listening there, and that --addr, VARY_ADDR or the \
-         config file's `addr` names it (scheme http://, host and port)"
+        "cannot reach the {} at {addr}: {reason}\n\
+         check that it is running and listening there, and that {} names it \
+         (scheme http://, host and port)",
+        .server.name(),
+        .server.settings()
     )]
     Connection {
+        /// Which server, so the message names the settings that choose its address.
+        server: Server,
         /// The address tried.
         addr: String,
         /// What the transport said.
         reason: String,
     },
-    /// The server answered with an error status.
+    /// The control plane answered with an error status.
     #[error("{}", describe_status(.0))]
     Refused(Status),
+    /// The edge agent answered with an error status. Separate from `Refused` because the
+    /// hints differ: an agent's UNAVAILABLE means it has no config yet, not a database.
+    #[error("{}", describe_agent_status(.0))]
+    AgentRefused(Status),
     /// A command did some of its work and reported each failure already.
     #[error("{0}")]
     Partial(String),
@@ -65,7 +83,7 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::InvalidFile(_) | CliError::Read { .. } => EXIT_USAGE,
             CliError::Connection { .. } => EXIT_CONNECTION,
-            CliError::Refused(_) | CliError::Partial(_) => EXIT_REFUSED,
+            CliError::Refused(_) | CliError::AgentRefused(_) | CliError::Partial(_) => EXIT_REFUSED,
             CliError::Differences => EXIT_DIFFERENCES,
         }
     }
@@ -79,15 +97,39 @@ impl CliError {
     /// connection that failed or broke during the call as UNAVAILABLE with a transport
     /// message: that is a connection problem (exit 3). Everything else, including the
     /// server's own UNAVAILABLE ("database unavailable"), is an answer from the server.
-    pub fn from_status(addr: &str, status: Status) -> Self {
+    pub fn from_status(server: Server, addr: &str, status: Status) -> Self {
         let message = status.message();
         let transport = message.contains("transport error")
             || message.starts_with("error trying to connect")
             || message.contains("tcp connect error");
         if status.code() == Code::Unavailable && transport {
-            return CliError::Connection { addr: addr.to_owned(), reason: message.to_owned() };
+            let reason = message.to_owned();
+            return CliError::Connection { server, addr: addr.to_owned(), reason };
         }
-        CliError::Refused(status)
+        match server {
+            Server::ControlPlane => CliError::Refused(status),
+            Server::EdgeAgent => CliError::AgentRefused(status),
+        }
+    }
+}
+
+// === impl Server ===
+
+impl Server {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::ControlPlane => "control plane",
+            Server::EdgeAgent => "edge agent",
+        }
+    }
+
+    /// The settings that choose its address, for "check that … names it".
+    pub fn settings(self) -> &'static str {
+        match self {
+            Server::ControlPlane => "--addr, VARY_ADDR or the config file's `addr`",
+            Server::EdgeAgent => "--agent-addr, VARY_AGENT_ADDR or the config file's `agent_addr`",
+        }
     }
 }
 
@@ -98,6 +140,19 @@ fn describe_status(status: &Status) -> String {
         Code::Unauthenticated => " (check --token, VARY_TOKEN or the config file's `token`)",
         Code::PermissionDenied => " (your token's role does not allow this)",
         Code::Unavailable => " (the control plane or its database is unavailable: retry later)",
+        _ => "",
+    };
+    format!("{}: {}{hint}", code_name(status.code()), status.message())
+}
+
+/// Like [`describe_status`], with the hints that fit an edge agent.
+fn describe_agent_status(status: &Status) -> String {
+    let hint = match status.code() {
+        Code::Unavailable => {
+            " (the edge agent has no config yet: check that it reaches the control plane, \
+             e.g. with `varyctl agents list`)"
+        }
+        Code::InvalidArgument => " (check the flags: the field path names the one refused)",
         _ => "",
     };
     format!("{}: {}{hint}", code_name(status.code()), status.message())
@@ -134,9 +189,14 @@ mod tests {
     fn every_kind_of_failure_has_its_documented_exit_code() {
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
         assert_eq!(CliError::InvalidFile("x".into()).exit_code(), 2);
-        let connection = CliError::Connection { addr: "http://h:1".into(), reason: "r".into() };
+        let connection = CliError::Connection {
+            server: Server::ControlPlane,
+            addr: "http://h:1".into(),
+            reason: "r".into(),
+        };
         assert_eq!(connection.exit_code(), 3);
         assert!(connection.to_string().contains("http://h:1"));
+        assert_eq!(CliError::AgentRefused(Status::unavailable("x")).exit_code(), 1);
         assert_eq!(CliError::Refused(Status::not_found("x")).exit_code(), 1);
         assert_eq!(CliError::Differences.exit_code(), 4);
     }
@@ -144,9 +204,26 @@ mod tests {
     #[test]
     fn transport_failures_during_a_call_are_connection_errors() {
         let broken = Status::unavailable("error trying to connect: tcp connect error: refused");
-        assert_eq!(CliError::from_status("http://h:1", broken).exit_code(), EXIT_CONNECTION);
+        let error = CliError::from_status(Server::ControlPlane, "http://h:1", broken);
+        assert_eq!(error.exit_code(), EXIT_CONNECTION);
         let database = Status::unavailable("database unavailable, retry later");
-        assert_eq!(CliError::from_status("http://h:1", database).exit_code(), EXIT_REFUSED);
+        let error = CliError::from_status(Server::ControlPlane, "http://h:1", database);
+        assert_eq!(error.exit_code(), EXIT_REFUSED);
+    }
+
+    #[test]
+    fn edge_agent_errors_name_the_agent_and_its_settings() {
+        let broken = Status::unavailable("transport error");
+        let error = CliError::from_status(Server::EdgeAgent, "http://h:7171", broken);
+        assert_eq!(error.exit_code(), EXIT_CONNECTION);
+        let message = error.to_string();
+        assert!(message.starts_with("cannot reach the edge agent at http://h:7171"), "{message}");
+        assert!(message.contains("VARY_AGENT_ADDR"), "{message}");
+
+        let no_config = Status::unavailable("no config loaded yet");
+        let error = CliError::from_status(Server::EdgeAgent, "http://h:7171", no_config);
+        assert_eq!(error.exit_code(), EXIT_REFUSED);
+        assert!(error.to_string().contains("has no config yet"), "{error}");
     }
 
     #[test]

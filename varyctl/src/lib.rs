@@ -2,14 +2,16 @@
 //! as well as through the built binary.
 //!
 //! Exit codes (see `error`): 0 ok, 1 the server refused (or an apply partly failed),
-//! 2 usage error or invalid file, 3 cannot reach the control plane, 4 `diff --exit-code`
-//! found differences.
+//! 2 usage error or invalid file, 3 cannot reach the control plane (or, for `assign` and
+//! `explain`, the edge agent), 4 `diff --exit-code` found differences.
 
+pub mod assignment_view;
 pub mod cli;
 pub mod client;
 mod commands;
 pub mod diff;
 pub mod error;
+pub mod fleet_view;
 pub mod manifest;
 pub mod output;
 pub mod plan;

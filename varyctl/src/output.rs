@@ -130,9 +130,60 @@ pub fn timestamp(at: Option<&prost_types::Timestamp>) -> String {
     time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// How long ago `at` was, from `now` (both Unix seconds), as people say it: `3s ago`,
+/// `5m ago`, `2h ago`, `4d ago`. A time after `now` (clock skew between hosts) shows as
+/// `0s ago` rather than as a negative age.
+pub fn ago(at: i64, now: i64) -> String {
+    let seconds = now.saturating_sub(at).max(0);
+    match seconds {
+        0..60 => format!("{seconds}s ago"),
+        60..3600 => format!("{}m ago", seconds / 60),
+        3600..86_400 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86_400),
+    }
+}
+
+/// A protobuf duration for people: `0.4s`, `12.3s`, `4m05s`, `3h12m`.
+pub fn duration_text(duration: &prost_types::Duration) -> String {
+    let seconds = duration.seconds.max(0);
+    match seconds {
+        0..60 => {
+            let exact = seconds as f64 + f64::from(duration.nanos.max(0)) / 1e9;
+            format!("{exact:.1}s")
+        }
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// A protobuf duration in seconds, for JSON.
+pub fn duration_seconds(duration: &prost_types::Duration) -> f64 {
+    duration.seconds as f64 + f64::from(duration.nanos) / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_use_the_largest_whole_unit() {
+        assert_eq!(ago(100, 103), "3s ago");
+        assert_eq!(ago(0, 59), "59s ago");
+        assert_eq!(ago(0, 300), "5m ago");
+        assert_eq!(ago(0, 7200), "2h ago");
+        assert_eq!(ago(0, 4 * 86_400 + 5), "4d ago");
+        assert_eq!(ago(110, 100), "0s ago", "clock skew is not a negative age");
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        let duration = |seconds, nanos| prost_types::Duration { seconds, nanos };
+        assert_eq!(duration_text(&duration(1, 560_000_000)), "1.6s");
+        assert_eq!(duration_text(&duration(0, 0)), "0.0s");
+        assert_eq!(duration_text(&duration(245, 0)), "4m05s");
+        assert_eq!(duration_text(&duration(3 * 3600 + 12 * 60 + 9, 0)), "3h12m");
+        assert!((duration_seconds(&duration(1, 500_000_000)) - 1.5).abs() < 1e-9);
+    }
 
     #[test]
     fn percentages_keep_needed_decimals_only() {

@@ -1,5 +1,6 @@
 //! Where varyctl connects and with which token: flags, then environment (both through
-//! clap), then the config file, then the default.
+//! clap), then the config file, then the default. The same order holds for the control
+//! plane (`addr`) and for the edge agent that `assign` and `explain` ask (`agent_addr`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,21 +10,27 @@ use crate::{cli::GlobalArgs, error::CliError, yaml};
 
 /// Used when neither a flag, the environment nor the config file names an address.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:7070";
+/// The edge agent's default listen address (its `--listen-addr`), so `assign` works
+/// against a sidecar on the same host with no settings.
+pub const DEFAULT_AGENT_ADDR: &str = "http://127.0.0.1:7171";
 
 /// The resolved connection settings.
 #[derive(Clone)]
 pub struct Settings {
     /// `http://host:port` of the control plane.
     pub addr: String,
+    /// `http://host:port` of the edge agent `assign` and `explain` ask.
+    pub agent_addr: String,
     /// Bearer token, if any. Never printed (see the Debug impl).
     pub token: Option<String>,
 }
 
-/// The config file: `addr` and `token`, both optional.
+/// The config file: `addr`, `agent_addr` and `token`, all optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     addr: Option<String>,
+    agent_addr: Option<String>,
     token: Option<String>,
 }
 
@@ -33,6 +40,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("addr", &self.addr)
+            .field("agent_addr", &self.agent_addr)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -54,8 +62,14 @@ impl Settings {
         };
         let addr = args.addr.clone().or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = normalise_addr(&addr)?;
+        let agent_addr = args
+            .agent_addr
+            .clone()
+            .or(file.agent_addr)
+            .unwrap_or_else(|| DEFAULT_AGENT_ADDR.to_owned());
+        let agent_addr = normalise_addr(&agent_addr)?;
         let token = args.token.clone().or(file.token).filter(|token| !token.is_empty());
-        Ok(Settings { addr, token })
+        Ok(Settings { addr, agent_addr, token })
     }
 }
 
@@ -83,8 +97,9 @@ fn read_config(path: &Path, must_exist: bool) -> Result<FileConfig, CliError> {
     let documents = yaml::load(&text).map_err(|error| invalid(error.to_string()))?;
     match documents.into_iter().next() {
         None => Ok(FileConfig::default()),
-        Some(document) => serde_json::from_value(document.value)
-            .map_err(|error| invalid(format!("{error} (expected `addr` and `token`)"))),
+        Some(document) => serde_json::from_value(document.value).map_err(|error| {
+            invalid(format!("{error} (expected `addr`, `agent_addr` and `token`)"))
+        }),
     }
 }
 
@@ -113,6 +128,7 @@ mod tests {
     fn args(addr: Option<&str>, config: Option<PathBuf>) -> GlobalArgs {
         GlobalArgs {
             addr: addr.map(str::to_owned),
+            agent_addr: None,
             token: None,
             config,
             output: OutputFormat::Table,
@@ -125,6 +141,7 @@ mod tests {
         let settings =
             Settings::resolve(&args(None, None), Some(dir.path().into()), None).expect("resolve");
         assert_eq!(settings.addr, DEFAULT_ADDR);
+        assert_eq!(settings.agent_addr, DEFAULT_AGENT_ADDR);
         assert!(settings.token.is_none());
     }
 
@@ -134,12 +151,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("vary")).expect("mkdir");
         std::fs::write(
             dir.path().join("vary/config.yaml"),
-            "addr: cp.internal:7070\ntoken: secret\n",
+            "addr: cp.internal:7070\nagent_addr: sidecar:7171\ntoken: secret\n",
         )
         .expect("write");
         let from_file =
             Settings::resolve(&args(None, None), Some(dir.path().into()), None).expect("resolve");
         assert_eq!(from_file.addr, "http://cp.internal:7070");
+        assert_eq!(from_file.agent_addr, "http://sidecar:7171");
         assert_eq!(from_file.token.as_deref(), Some("secret"));
         assert!(!format!("{from_file:?}").contains("secret"), "Debug must not print the token");
 
@@ -147,6 +165,13 @@ mod tests {
             Settings::resolve(&args(Some("http://other:1"), None), Some(dir.path().into()), None)
                 .expect("resolve");
         assert_eq!(flag_wins.addr, "http://other:1");
+        assert_eq!(flag_wins.agent_addr, "http://sidecar:7171", "--addr leaves the agent alone");
+
+        let agent_flag = GlobalArgs { agent_addr: Some("127.0.0.1:9".into()), ..args(None, None) };
+        let agent_flag_wins =
+            Settings::resolve(&agent_flag, Some(dir.path().into()), None).expect("resolve");
+        assert_eq!(agent_flag_wins.agent_addr, "http://127.0.0.1:9");
+        assert_eq!(agent_flag_wins.addr, "http://cp.internal:7070");
         assert_eq!(flag_wins.token.as_deref(), Some("secret"));
     }
 

@@ -215,7 +215,7 @@ pub fn print_versions(term: &mut Term<'_>, versions: &[pb::ExperimentVersion]) {
 }
 
 /// Whole doubles as integers: the wire turns `200` into `200.0`; show what was written.
-fn whole_numbers(value: Value) -> Value {
+pub(crate) fn whole_numbers(value: Value) -> Value {
     match value {
         Value::Number(number) => match number.as_f64() {
             Some(real)

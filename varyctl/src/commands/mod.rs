@@ -1,6 +1,8 @@
 //! One module per group of commands; `dispatch` routes the parsed command line.
 
+mod agents;
 mod apply;
+mod assign;
 mod edit;
 mod experiments;
 mod lifecycle;
@@ -8,8 +10,8 @@ mod lifecycle;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::{
-    cli::{Command, ExperimentsCommand, VersionArgs},
-    client::Connection,
+    cli::{AgentsCommand, Command, ExperimentsCommand, VersionArgs},
+    client::{AgentConnection, Connection},
     error::CliError,
     output::Term,
     settings::Settings,
@@ -25,6 +27,15 @@ pub(crate) async fn dispatch(
         Command::Version(args) => version(args, settings, term).await,
         Command::Apply(args) => apply::apply(args, &mut connect(settings).await?, term).await,
         Command::Diff(args) => experiments::diff(args, &mut connect(settings).await?, term).await,
+        Command::Agents(AgentsCommand::List) => {
+            agents::list(&mut connect(settings).await?, term).await
+        }
+        Command::Assign(args) => {
+            assign::assign(args, &mut AgentConnection::open(settings).await?, term).await
+        }
+        Command::Explain(args) => {
+            assign::explain(args, &mut AgentConnection::open(settings).await?, term).await
+        }
         Command::Experiments(command) => {
             let mut connection = connect(settings).await?;
             let connection = &mut connection;
