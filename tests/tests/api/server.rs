@@ -55,15 +55,24 @@ async fn replicas_starting_together_migrate_once_and_all_serve() {
     last.get_experiment(pb::GetExperimentRequest { key: "shared".into() })
         .await
         .expect("read through replica 2");
-    let applied: i64 = database
+    let history = database
         .connect()
         .await
         .expect("db")
-        .query_one("SELECT count(*) FROM refinery_schema_history", &[])
+        .query_one("SELECT count(*), count(DISTINCT version) FROM refinery_schema_history", &[])
         .await
-        .expect("history")
-        .get(0);
-    assert_eq!(applied, 1, "the one migration recorded once");
+        .expect("history");
+    let (applied, distinct): (i64, i64) = (history.get(0), history.get(1));
+    let migration_files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+        .expect("migrations dir")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|entry| entry.path().extension().is_some_and(|ext| ext == "sql"))
+        })
+        .count() as i64;
+    assert_eq!(applied, migration_files, "every migration recorded");
+    assert_eq!(applied, distinct, "no migration recorded twice");
     for replica in replicas {
         replica.stop().await.expect("clean stop");
     }
