@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
 
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -26,6 +27,8 @@ use vary_proto::model::{
     BucketRange, Condition, Experiment, ExperimentSpec, LayerPlacement, Operator, RuleGroup,
     Schedule, Snapshot, Status, Variant,
 };
+
+mod support;
 
 const PLACEMENTS: [&str; 5] = ["pdp", "newsfeed", "search", "home", "cart"];
 const LAYERS_PER_PLACEMENT: usize = 3;
@@ -165,7 +168,16 @@ fn requests() -> Vec<AssignRequest> {
 }
 
 fn bench_evaluate(criterion: &mut Criterion) {
-    let mut group = criterion.benchmark_group("evaluate");
+    evaluate_group(criterion, "evaluate");
+}
+
+/// The same evaluations measured in this thread's CPU time (see `support`).
+fn bench_evaluate_cpu_time(criterion: &mut Criterion<support::ThreadCpuTime>) {
+    evaluate_group(criterion, "evaluate_cpu_time");
+}
+
+fn evaluate_group<M: Measurement>(criterion: &mut Criterion<M>, group_name: &str) {
+    let mut group = criterion.benchmark_group(group_name);
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     let requests = requests();
     let now = now();
@@ -178,7 +190,7 @@ fn bench_evaluate(criterion: &mut Criterion) {
         let compiled = CompiledSnapshot::compile(&snapshot).expect("a valid snapshot compiles");
         let assigned: usize =
             requests.iter().map(|request| compiled.evaluate(request, now).assignments.len()).sum();
-        println!("evaluate/{name}: {:.1} assignments per request", assigned as f64 / 64.0);
+        println!("{group_name}/{name}: {:.1} assignments per request", assigned as f64 / 64.0);
         group.bench_with_input(
             BenchmarkId::from_parameter(&name),
             &compiled,
@@ -232,4 +244,9 @@ fn bench_compile(criterion: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_evaluate, bench_explain, bench_compile);
-criterion_main!(benches);
+criterion_group! {
+    name = cpu_time_benches;
+    config = Criterion::default().with_measurement(support::ThreadCpuTime);
+    targets = bench_evaluate_cpu_time
+}
+criterion_main!(benches, cpu_time_benches);
