@@ -241,6 +241,22 @@ fn bench_compile(criterion: &mut Criterion) {
         );
     }
     group.finish();
+    // The agent validates every snapshot before compiling it (model code, not the
+    // engine's), so a revision costs both; measured here for the same snapshots.
+    let mut group = criterion.benchmark_group("validate");
+    group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group.sample_size(10);
+    for size in SIZES {
+        let snapshot = synthetic_snapshot(size, Rules::SharedPool);
+        group.bench_with_input(
+            BenchmarkId::from_parameter(size),
+            &snapshot,
+            |bencher, snapshot| {
+                bencher.iter(|| black_box(snapshot).validate().expect("valid"));
+            },
+        );
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench_evaluate, bench_explain, bench_compile);
