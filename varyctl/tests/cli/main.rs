@@ -1,9 +1,11 @@
 //! End-to-end tests of the real `varyctl` binary against a real control plane over a
-//! throwaway PostgreSQL: one test binary (so one cluster), a module per area.
+//! throwaway PostgreSQL (and, for `assign` and `explain`, a real edge agent): one test
+//! binary (so one cluster), a module per area.
 
 mod apply;
 mod errors;
 mod lifecycle;
+mod sidecar;
 
 use std::{path::Path, process::Stdio};
 
@@ -75,6 +77,7 @@ async fn run_binary(args: &[String], config_home: &Path, env: &[(&str, &str)]) -
     command
         .args(args)
         .env_remove("VARY_ADDR")
+        .env_remove("VARY_AGENT_ADDR")
         .env_remove("VARY_TOKEN")
         .env_remove("VARYCTL_CONFIG")
         .env("XDG_CONFIG_HOME", config_home)
