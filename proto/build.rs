@@ -12,6 +12,7 @@ const PROTO_FILES: &[&str] = &[
     "vary/v1/fleet.proto",
     "vary/v1/assignment.proto",
     "vary/v1/event.proto",
+    "vary/v1/analysis.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
