@@ -27,8 +27,10 @@ pub struct Cli {
 }
 
 /// Flags every command takes. Addr and token fall back to the environment, then to the
-/// config file, then to the default (see `settings`).
+/// config file, then to the default (see `settings`). Listed under their own heading so
+/// a command's `--help` shows its own flags first, not interleaved with these.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Control-plane address; else the config file's, else http://127.0.0.1:7070.
     #[arg(long, global = true, env = "VARY_ADDR")]
@@ -305,7 +307,7 @@ pub struct UnitArgs {
     /// Another attribute rules may test, `key=value`; repeatable.
     #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attribute)]
     pub attributes: Vec<(String, String)>,
-    /// Only this experiment; repeatable (default: every applicable one).
+    /// Only this experiment; repeatable (default: all of them).
     #[arg(long = "experiment", value_name = "KEY")]
     pub experiments: Vec<String>,
 }
