@@ -2,6 +2,7 @@
 //! immutable version in PostgreSQL, committed with its audit event and a bump of the
 //! global config revision.
 
+pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod db;

@@ -8,7 +8,13 @@ use vary_tests::TestControlPlane;
 
 use crate::assert_status;
 
-fn exposure(id: &str, unit: &str, variant: &str, at: OffsetDateTime, forced: bool) -> pb::Event {
+pub(crate) fn exposure(
+    id: &str,
+    unit: &str,
+    variant: &str,
+    at: OffsetDateTime,
+    forced: bool,
+) -> pb::Event {
     pb::Event {
         kind: Some(Kind::Exposure(pb::ExposureEvent {
             event_id: id.to_owned(),
@@ -27,7 +33,7 @@ fn exposure(id: &str, unit: &str, variant: &str, at: OffsetDateTime, forced: boo
     }
 }
 
-fn outcome(
+pub(crate) fn outcome(
     id: &str,
     user: &str,
     event_type: &str,
@@ -49,11 +55,11 @@ fn outcome(
     }
 }
 
-fn ids(count: usize) -> Vec<String> {
+pub(crate) fn ids(count: usize) -> Vec<String> {
     (0..count).map(|_| uuid::Uuid::now_v7().to_string()).collect()
 }
 
-async fn ingest(
+pub(crate) async fn ingest(
     server: &TestControlPlane,
     events: Vec<pb::Event>,
 ) -> Result<pb::IngestEventsResponse, tonic::Status> {

@@ -1,6 +1,7 @@
 //! Every ExperimentService RPC over a real gRPC client against a real control plane and
 //! PostgreSQL: one test binary (so one throwaway cluster), a module per area.
 
+mod aggregates;
 mod audit;
 mod crud;
 mod history;

@@ -1,0 +1,5 @@
+//! Experiment results: phases from the version history, per-unit aggregation in
+//! PostgreSQL, and the statistics computed from the aggregates.
+
+pub mod aggregate;
+pub mod phases;
