@@ -37,9 +37,13 @@ pub(super) async fn explain(
     agent: &mut AgentConnection,
     term: &mut Term<'_>,
 ) -> Result<(), CliError> {
-    let (user_id, session_id, context, experiment_keys) = request_parts(args.unit);
-    let request =
-        pb::ExplainRequest { user_id, session_id, context: Some(context), experiment_keys };
+    let lookup = Lookup::from(args.unit);
+    let request = pb::ExplainRequest {
+        user_id: lookup.user_id,
+        session_id: lookup.session_id,
+        context: Some(lookup.context),
+        experiment_keys: lookup.experiment_keys,
+    };
     let response = agent.assignments.explain(request).await;
     let response = response.map_err(|status| agent.refused(status))?.into_inner();
     if term.is_table() {
@@ -53,28 +57,41 @@ pub(super) async fn explain(
 /// The Assign request for `args`: `log_exposure` is always set explicitly, because the
 /// agent's default (unset) is to log.
 fn assign_request(args: AssignArgs) -> pb::AssignRequest {
-    let log_exposure = args.log_exposure;
-    let (user_id, session_id, context, experiment_keys) = request_parts(args.unit);
+    let lookup = Lookup::from(args.unit);
     pb::AssignRequest {
-        user_id,
-        session_id,
-        context: Some(context),
-        experiment_keys,
-        log_exposure: Some(log_exposure),
+        user_id: lookup.user_id,
+        session_id: lookup.session_id,
+        context: Some(lookup.context),
+        experiment_keys: lookup.experiment_keys,
+        log_exposure: Some(args.log_exposure),
     }
 }
 
-/// The fields Assign and Explain share: user id, session id, context, experiment keys.
-fn request_parts(unit: UnitArgs) -> (String, String, pb::AssignmentContext, Vec<String>) {
-    let context = pb::AssignmentContext {
-        placement: unit.placement.unwrap_or_default(),
-        page_type: unit.page_type.unwrap_or_default(),
-        country: unit.country.unwrap_or_default(),
-        device: unit.device.unwrap_or_default(),
-        logged_in: unit.logged_in,
-        attributes: unit.attributes.into_iter().collect(),
-    };
-    (unit.user.unwrap_or_default(), unit.session.unwrap_or_default(), context, unit.experiments)
+/// The fields Assign and Explain share, from the flags.
+struct Lookup {
+    user_id: String,
+    session_id: String,
+    context: pb::AssignmentContext,
+    experiment_keys: Vec<String>,
+}
+
+impl From<UnitArgs> for Lookup {
+    fn from(unit: UnitArgs) -> Self {
+        let context = pb::AssignmentContext {
+            placement: unit.placement.unwrap_or_default(),
+            page_type: unit.page_type.unwrap_or_default(),
+            country: unit.country.unwrap_or_default(),
+            device: unit.device.unwrap_or_default(),
+            logged_in: unit.logged_in,
+            attributes: unit.attributes.into_iter().collect(),
+        };
+        Lookup {
+            user_id: unit.user.unwrap_or_default(),
+            session_id: unit.session.unwrap_or_default(),
+            context,
+            experiment_keys: unit.experiments,
+        }
+    }
 }
 
 #[cfg(test)]
