@@ -44,6 +44,12 @@ pub enum Error {
         /// The action and the current status.
         source: IllegalTransition,
     },
+    /// Results were asked of an experiment that has never run.
+    #[error("experiment {key:?} has not run yet: no results before it is started")]
+    NotStarted {
+        /// The experiment.
+        key: String,
+    },
     /// Running the experiment would claim buckets another running experiment owns.
     #[error("experiment {key:?}: {source}")]
     LayerOverlap {
@@ -78,9 +84,9 @@ impl From<Error> for Status {
             Error::NotFound { .. } => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::StaleVersion { .. } => Code::Aborted,
-            Error::IllegalTransition { .. } | Error::LayerOverlap { .. } => {
-                Code::FailedPrecondition
-            }
+            Error::IllegalTransition { .. }
+            | Error::LayerOverlap { .. }
+            | Error::NotStarted { .. } => Code::FailedPrecondition,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Database(db_error) if is_retryable(db_error) => Code::Aborted,
             Error::Database(db_error) if is_connection_error(db_error) => Code::Unavailable,

@@ -112,6 +112,24 @@ impl Store {
         Ok((records, next))
     }
 
+    /// Every version of an experiment, oldest first, with its commit time: what phases
+    /// are derived from. Experiments have tens of versions, so this reads them at once.
+    pub async fn version_history(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(vary_proto::model::Experiment, time::OffsetDateTime)>, Error> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM experiment_versions WHERE experiment_key = $1 ORDER BY version"
+        );
+        client
+            .query(&sql, &[&key])
+            .await?
+            .iter()
+            .map(|row| version_record(row).map(|record| (record.experiment, record.created_at)))
+            .collect()
+    }
+
     /// The global config revision: the number of committed changes.
     pub async fn current_revision(&self) -> Result<i64, Error> {
         let client = self.pool.get().await?;
