@@ -47,9 +47,23 @@ impl TestControlPlane {
 
     /// A replica on `database`, bound and running but maybe not SERVING yet.
     pub async fn spawn_on(database: TestDatabase) -> anyhow::Result<Self> {
+        Self::spawn_at(database, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// A control plane on `database` listening on `addr` (port 0: a free one), once it
+    /// reports SERVING. With the address of a stopped one, it comes back where its agents
+    /// look for it.
+    pub async fn start_at(database: TestDatabase, addr: SocketAddr) -> anyhow::Result<Self> {
+        let server = Self::spawn_at(database, addr).await?;
+        server.wait_until_serving().await?;
+        Ok(server)
+    }
+
+    /// Like [`TestControlPlane::start_at`], without waiting for SERVING.
+    pub async fn spawn_at(database: TestDatabase, addr: SocketAddr) -> anyhow::Result<Self> {
         crate::init_tracing();
         // Bind before spawning, so the address is known and connections queue up.
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("bind a free port")?;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("bind {addr}"))?;
         let addr = listener.local_addr()?;
         let config = Config {
             listen_addr: addr,
