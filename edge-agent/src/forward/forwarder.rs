@@ -14,7 +14,7 @@
 //! sent directly until the deadline if the spool is empty, and whatever is not
 //! acknowledged then is appended to the spool with one fsync.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{collections::VecDeque, future::Future, pin::Pin, sync::Arc};
 
 use tokio::{
     sync::{mpsc, oneshot},
@@ -27,6 +27,7 @@ use super::{
     classify::FailureClass,
     counters::Counters,
     shared::SharedSpool,
+    spool::Appended,
     upstream::{SendFailure, Upstream},
 };
 use crate::backoff::Backoff;
@@ -50,7 +51,13 @@ pub struct Forwarder {
     failures: u32,
     /// No call before this instant (backing off).
     retry_at: Option<Instant>,
+    /// Queued events on their way to the spool, kept here so a replay step dropped by
+    /// `select!` does not leave the write behind unawaited (shutdown awaits it).
+    moving: Option<PendingAppend>,
 }
+
+/// A spool append in progress.
+struct PendingAppend(Pin<Box<dyn Future<Output = Appended> + Send>>);
 
 /// Everything the forwarder is built from.
 #[derive(Debug)]
@@ -94,6 +101,7 @@ impl Forwarder {
             replay: None,
             failures: 0,
             retry_at: None,
+            moving: None,
         }
     }
 
@@ -137,10 +145,16 @@ impl Forwarder {
             tokio::time::sleep_until(retry_at).await;
             self.retry_at = None;
         }
-        let mut queued = self.batcher.take_pending();
-        queued.extend(drain_now(&mut self.queue, MAX_MOVED_PER_STEP));
-        if !queued.is_empty() {
-            self.spool.append(queued).await;
+        if self.moving.is_none() {
+            let mut queued = self.batcher.take_pending();
+            queued.extend(drain_now(&mut self.queue, MAX_MOVED_PER_STEP));
+            if !queued.is_empty() {
+                self.moving = Some(PendingAppend(Box::pin(self.spool.append(queued))));
+            }
+        }
+        if let Some(moving) = &mut self.moving {
+            (&mut moving.0).await;
+            self.moving = None;
         }
         let replay = match &mut self.replay {
             Some(replay) => replay,
@@ -214,6 +228,9 @@ impl Forwarder {
     /// Sends what is queued until `deadline` (none: do not try), then spools the rest.
     async fn shutdown(mut self, deadline: Option<Instant>, in_flight: Vec<pb::Event>) {
         self.queue.close();
+        if let Some(moving) = self.moving.take() {
+            moving.0.await;
+        }
         let mut pending = in_flight;
         pending.extend(self.batcher.take_pending());
         pending.extend(drain_now(&mut self.queue, usize::MAX));
@@ -243,6 +260,14 @@ impl Forwarder {
             self.spool.append(rest).await;
         }
         tracing::info!(total, sent, spooled, "event forwarder stopped");
+    }
+}
+
+// === impl PendingAppend ===
+
+impl std::fmt::Debug for PendingAppend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingAppend")
     }
 }
 
