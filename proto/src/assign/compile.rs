@@ -32,8 +32,9 @@ pub struct CompiledSnapshot {
     pub(crate) overrides: OverrideIndex,
 }
 
-/// Why a snapshot cannot be compiled. [`Snapshot::validate`] refuses all of these first,
-/// so a validated snapshot always compiles.
+/// Why a snapshot cannot be compiled. [`Snapshot::validate`] refuses all of these first
+/// except one: finite weights so large that their sum overflows (about 1e304), which
+/// have no defined normalisation (see [`super::normalize_weights`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
     /// Two experiments share a key.
@@ -42,7 +43,8 @@ pub enum CompileError {
         /// The repeated key.
         key: String,
     },
-    /// No variants, more than the maximum, or a weight that is not a finite number > 0.
+    /// No variants, more than the maximum, a weight that is not a finite number > 0, or
+    /// weights whose sum overflows.
     #[error(
         "experiment {experiment:?}: variants must be 1..={MAX_VARIANTS} with finite weights > 0"
     )]
@@ -382,6 +384,12 @@ mod tests {
                 metrics: vec![],
             },
         }
+    }
+
+    #[test]
+    fn compiled_snapshots_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CompiledSnapshot>();
     }
 
     #[test]
