@@ -425,3 +425,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn unvalidated_overlapping_or_empty_layer_ranges_still_agree_with_explain() {
+    // Validation refuses both; compile accepts them, and evaluation must then still
+    // match the normative order rather than the layer lookup's assumptions.
+    let snapshot = Snapshot {
+        revision: 1,
+        experiments: vec![
+            in_layer(running("overlap_a", &[1.0, 1.0]), "shared", 0, 6_000),
+            in_layer(running("overlap_b", &[1.0, 1.0]), "shared", 4_000, 10_000),
+            in_layer(running("inverted", &[1.0, 1.0]), "other", 5_000, 3_000),
+            in_layer(running("after_inverted", &[1.0, 1.0]), "other", 4_000, 8_000),
+        ],
+    };
+    assert!(snapshot.validate().is_err());
+    let compiled =
+        CompiledSnapshot::compile(&snapshot).expect("compile does not re-check overlaps");
+    let mut both = 0;
+    for unit in support::units(11, 2_000) {
+        let request = user_request(&unit, "pdp");
+        let evaluated: Vec<&str> = compiled
+            .evaluate(&request, now())
+            .assignments
+            .into_iter()
+            .map(|a| a.experiment_key)
+            .collect();
+        let explained: Vec<&str> = compiled
+            .explain(&request, now())
+            .experiments
+            .into_iter()
+            .filter(|entry| entry.outcome.variant_key().is_some())
+            .map(|entry| entry.experiment_key)
+            .collect();
+        assert_eq!(evaluated, explained, "unit {unit}");
+        both += usize::from(evaluated.contains(&"overlap_a") && evaluated.contains(&"overlap_b"));
+    }
+    assert!(both > 0, "the overlap [4000, 6000) should enrol some units in both");
+}

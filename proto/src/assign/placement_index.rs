@@ -85,6 +85,9 @@ impl PlacementIndex {
         for &index in indices {
             let experiment = &experiments[index as usize];
             match (experiment.status, experiment.layer) {
+                // An empty range (only in an unvalidated snapshot) holds no bucket: such
+                // an experiment assigns through overrides alone.
+                (Status::Running, Some((_, range))) if range.start >= range.end => {}
                 (Status::Running, Some((layer, range))) => {
                     by_layer.entry(layer).or_default().push((range, index));
                 }
