@@ -122,13 +122,117 @@ impl Snapshot {
                     format!("must be unique, {:?} appears twice", experiment.key),
                 ));
             }
-            if let Some(overlap) = experiment.layer_overlap(&self.experiments[..index]) {
+        }
+        self.validate_layers()
+    }
+
+    /// No two running experiments of a layer share a bucket. Sorting each layer's ranges
+    /// by start makes this O(n log n): an overlap, if any, shows between neighbours.
+    fn validate_layers(&self) -> Result<(), ValidationError> {
+        let mut running: Vec<(&str, BucketRange, usize)> = self
+            .experiments
+            .iter()
+            .enumerate()
+            .filter(|(_, experiment)| experiment.status == Status::Running)
+            .filter_map(|(index, experiment)| {
+                let (layer, range) = experiment.spec.layer_range()?;
+                Some((layer, range, index))
+            })
+            .collect();
+        running.sort_by_key(|(layer, range, index)| (*layer, range.start, *index));
+        for pair in running.windows(2) {
+            let [(layer, first, first_index), (other_layer, second, second_index)] = pair else {
+                continue;
+            };
+            if layer == other_layer && first.overlaps(second) {
+                let (earlier, later) = if first_index < second_index {
+                    (*first_index, *second_index)
+                } else {
+                    (*second_index, *first_index)
+                };
+                let overlap = self.experiments[later]
+                    .layer_overlap(std::iter::once(&self.experiments[earlier]))
+                    .expect("two running experiments with overlapping ranges in one layer");
                 return Err(ValidationError::new(
-                    format!("{path}.spec.layer"),
+                    format!("experiments[{later}].spec.layer"),
                     overlap.to_string(),
                 ));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LayerPlacement, Variant};
+
+    fn running(key: &str, layer: &str, start: u32, end: u32) -> Experiment {
+        let variant = |key: &str, control| Variant {
+            key: key.into(),
+            weight: 1.0,
+            control,
+            params: Default::default(),
+            description: String::new(),
+        };
+        Experiment {
+            key: key.into(),
+            version: 1,
+            status: Status::Running,
+            spec: ExperimentSpec {
+                name: key.into(),
+                description: String::new(),
+                hypothesis: String::new(),
+                owner: "o".into(),
+                salt: String::new(),
+                layer: Some(LayerPlacement {
+                    name: layer.into(),
+                    range: BucketRange { start, end },
+                }),
+                allocation_bps: 10_000,
+                variants: vec![variant("a", true), variant("b", false)],
+                placements: vec![],
+                eligibility: vec![],
+                schedule: Default::default(),
+                overrides: Default::default(),
+                metrics: vec![],
+            },
+            rollout_variant_key: None,
+        }
+    }
+
+    #[test]
+    fn adjacent_ranges_and_other_layers_pass_but_an_overlap_names_the_later_experiment() {
+        let fine = Snapshot {
+            revision: 1,
+            experiments: vec![
+                running("a", "pdp", 5_000, 10_000),
+                running("b", "pdp", 0, 5_000),
+                running("c", "home", 0, 10_000),
+            ],
+        };
+        assert_eq!(fine.validate(), Ok(()));
+        let clash = Snapshot {
+            revision: 1,
+            experiments: vec![
+                running("a", "pdp", 0, 3_000),
+                running("b", "home", 0, 10_000),
+                running("c", "pdp", 6_000, 10_000),
+                running("d", "pdp", 2_000, 4_000),
+            ],
+        };
+        let error = clash.validate().expect_err("d overlaps a");
+        assert_eq!(error.field_path, "experiments[3].spec.layer");
+        assert!(error.message.contains(r#""a""#), "{error}");
+    }
+
+    #[test]
+    fn weights_whose_sum_overflows_are_refused() {
+        let mut experiment = running("a", "pdp", 0, 10);
+        experiment.spec.variants[0].weight = 1e308;
+        experiment.spec.variants[1].weight = 1e308;
+        let error = experiment.validate().expect_err("sum overflows");
+        assert_eq!(error.field_path, "spec.variants");
     }
 }

@@ -382,6 +382,13 @@ impl ExperimentSpec {
                 ));
             }
         }
+        let total: f64 = self.variants.iter().map(|variant| variant.weight).sum();
+        if !total.is_finite() {
+            return Err(ValidationError::new(
+                "variants",
+                "the weights must add up to a finite number (they are relative: 90 and 10, or 0.9 and 0.1)",
+            ));
+        }
         let controls = self.variants.iter().filter(|variant| variant.control).count();
         if controls != 1 {
             return Err(ValidationError::new(
