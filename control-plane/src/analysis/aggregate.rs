@@ -66,12 +66,13 @@ pub struct VariantSums {
 
 const EXPOSURE_SUMMARY: &str = "\
     WITH per_unit AS ( \
-        SELECT unit_id, count(DISTINCT variant_key) AS variants, min(variant_key) AS variant_key \
+        SELECT unit_id, min(variant_key) AS variant_key, max(variant_key) AS last_variant_key \
         FROM exposures \
         WHERE experiment_key = $1 AND NOT forced AND occurred_at >= $2 \
           AND ($3::timestamptz IS NULL OR occurred_at < $3) \
         GROUP BY unit_id) \
-    SELECT CASE WHEN variants = 1 THEN variant_key END AS variant_key, count(*) AS units \
+    SELECT CASE WHEN variant_key = last_variant_key THEN variant_key END AS variant_key, \
+           count(*) AS units \
     FROM per_unit GROUP BY 1";
 
 const FORCED_EXPOSURES: &str = "\
@@ -79,14 +80,14 @@ const FORCED_EXPOSURES: &str = "\
     WHERE experiment_key = $1 AND forced AND occurred_at >= $2 \
       AND ($3::timestamptz IS NULL OR occurred_at < $3)";
 
-const METRIC_SUMS: &str = "\
+pub const METRIC_SUMS: &str = "\
     WITH units AS ( \
         SELECT unit_id, min(unit_type) AS unit_type, min(variant_key) AS variant_key, \
                min(occurred_at) AS first_exposed_at \
         FROM exposures \
         WHERE experiment_key = $1 AND NOT forced AND occurred_at >= $2 \
           AND ($3::timestamptz IS NULL OR occurred_at < $3) \
-        GROUP BY unit_id HAVING count(DISTINCT variant_key) = 1), \
+        GROUP BY unit_id HAVING min(variant_key) = max(variant_key)), \
     unit_events AS ( \
         SELECT u.unit_id, o.event_type, o.value FROM units u \
         JOIN outcomes o ON u.unit_type = 'user' AND o.user_id = u.unit_id \
@@ -138,13 +139,21 @@ pub async fn metric_sums(
     window: &Window<'_>,
     metric: &Metric,
 ) -> Result<BTreeMap<String, VariantSums>, Error> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
+    // The planner cannot estimate how many exposed units survive the one-variant filter
+    // and, guessing few, probes the outcomes index once per unit: linear with a large
+    // constant. Hash joins over the whole window are what this query wants; say so for
+    // this read-only transaction only, with the memory to hold a million-unit hash table.
+    let transaction = client.build_transaction().read_only(true).start().await?;
+    transaction
+        .batch_execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'")
+        .await?;
     let denominator = match metric.kind {
         MetricKind::Ratio => metric.denominator_event_type.as_deref(),
         _ => None,
     };
     let attribution_seconds = metric.attribution_window_seconds.map(|seconds| seconds as f64);
-    let rows = client
+    let rows = transaction
         .query(
             METRIC_SUMS,
             &[
@@ -157,6 +166,7 @@ pub async fn metric_sums(
             ],
         )
         .await?;
+    transaction.commit().await?;
     rows.iter()
         .map(|row| {
             let sums = VariantSums {
