@@ -15,7 +15,7 @@ pub const MAX_BATCH_SIZE: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct EventFlags {
     /// Events held in memory before they overflow to the disk spool.
-    #[arg(long, env = "VARY_EVENT_QUEUE_CAPACITY", default_value_t = 100_000)]
+    #[arg(long, env = "VARY_EVENT_QUEUE_CAPACITY", default_value_t = 20_000)]
     pub event_queue_capacity: usize,
     /// Most events per `IngestEvents` call (1..=10000).
     #[arg(long, env = "VARY_EVENT_BATCH_SIZE", default_value_t = 500)]
@@ -34,7 +34,7 @@ pub struct EventFlags {
 impl Default for EventFlags {
     fn default() -> Self {
         Self {
-            event_queue_capacity: 100_000,
+            event_queue_capacity: 20_000,
             event_batch_size: 500,
             event_batch_age: Duration::from_millis(200),
             spool_max_mib: 1024,

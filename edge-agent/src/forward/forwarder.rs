@@ -7,14 +7,15 @@
 //!   jittered exponential backoff; on a permanent one it is dropped and counted.
 //! - **replay** (the spool holds events): first move whatever is queued to the end of the
 //!   spool, then send the next batch of the oldest segment; delete the segment once all
-//!   of it was acknowledged. New events thus queue behind the spooled ones and reach the
+//!   of it was acknowledged. While backing off, every batch that closes goes to the spool
+//!   at once (small memory; a crash loses at most one open batch). New events thus queue behind the spooled ones and reach the
 //!   control plane in the order they were made (see `sink` for the overflow exception).
 //!
 //! Shutdown ([`Forwarder::run`]'s `stop` fires with a deadline): everything queued is
 //! sent directly until the deadline if the spool is empty, and whatever is not
 //! acknowledged then is appended to the spool with one fsync.
 
-use std::{collections::VecDeque, future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use tokio::{
     sync::{mpsc, oneshot},
@@ -27,7 +28,7 @@ use super::{
     classify::FailureClass,
     counters::Counters,
     shared::SharedSpool,
-    spool::Appended,
+    spool::{Appended, SegmentRead},
     upstream::{SendFailure, Upstream},
 };
 use crate::backoff::Backoff;
@@ -78,10 +79,11 @@ pub struct ForwarderParts {
     pub counters: Arc<Counters>,
 }
 
+/// The segment being replayed and its batch in flight (sent again until acknowledged).
 #[derive(Debug)]
 struct Replay {
-    seq: u64,
-    remaining: VecDeque<pb::Event>,
+    segment: SegmentRead,
+    batch: Vec<pb::Event>,
 }
 
 // === impl Forwarder ===
@@ -126,14 +128,37 @@ impl Forwarder {
                 // Every sender is gone: nothing more will come.
                 return self.shutdown(None, Vec::new()).await;
             };
-            let sent = tokio::select! {
-                biased;
-                deadline = &mut stop => return self.shutdown(deadline.ok(), batch).await,
-                sent = self.upstream.send(&batch) => sent,
+            let (sent, stopping) = {
+                let send = self.upstream.send(&batch);
+                tokio::pin!(send);
+                tokio::select! {
+                    biased;
+                    deadline = &mut stop => {
+                        // Let the call in flight finish by the deadline rather than
+                        // abandon it and send its events again.
+                        let deadline = deadline.ok();
+                        let sent = match deadline {
+                            Some(deadline) => tokio::time::timeout_at(deadline, &mut send).await.ok(),
+                            None => None,
+                        };
+                        (sent, Some(deadline))
+                    }
+                    sent = &mut send => (Some(sent), None),
+                }
             };
-            match sent {
-                Ok(()) => self.failures = 0,
-                Err(failure) => self.failed(failure, batch).await,
+            let unacknowledged = match sent {
+                Some(Ok(())) => {
+                    self.failures = 0;
+                    Vec::new()
+                }
+                Some(Err(failure)) => {
+                    self.failed(failure, batch).await;
+                    Vec::new()
+                }
+                None => batch,
+            };
+            if let Some(deadline) = stopping {
+                return self.shutdown(deadline, unacknowledged).await;
             }
         }
     }
@@ -141,8 +166,12 @@ impl Forwarder {
     /// One replay step: queued events to the spool's end, then one batch of the oldest
     /// segment upstream. Cancel-safe: a batch leaves the replay state only once sent.
     async fn replay_step(&mut self) {
+        if let Some(moving) = &mut self.moving {
+            (&mut moving.0).await;
+            self.moving = None;
+        }
         if let Some(retry_at) = self.retry_at {
-            tokio::time::sleep_until(retry_at).await;
+            self.spool_while_backing_off(retry_at).await;
             self.retry_at = None;
         }
         if self.moving.is_none() {
@@ -159,9 +188,7 @@ impl Forwarder {
         let replay = match &mut self.replay {
             Some(replay) => replay,
             None => match self.spool.read_oldest().await {
-                Ok(Some(segment)) => self
-                    .replay
-                    .insert(Replay { seq: segment.seq, remaining: segment.events.into() }),
+                Ok(Some(segment)) => self.replay.insert(Replay { segment, batch: Vec::new() }),
                 Ok(None) => return,
                 Err(error) => {
                     tracing::error!(%error, "cannot read the spool; retrying after backoff");
@@ -170,11 +197,12 @@ impl Forwarder {
                 }
             },
         };
-        let count = replay.remaining.len().min(self.batch_size);
-        let seq = replay.seq;
-        if count > 0 {
-            let batch = &replay.remaining.make_contiguous()[..count];
-            match self.upstream.send(batch).await {
+        if replay.batch.is_empty() {
+            replay.batch = replay.segment.next_batch(self.batch_size, &self.counters);
+        }
+        if !replay.batch.is_empty() {
+            let count = replay.batch.len();
+            match self.upstream.send(&replay.batch).await {
                 Ok(()) => {
                     self.failures = 0;
                     Counters::add(&self.counters.replayed, count);
@@ -188,18 +216,39 @@ impl Forwarder {
                     drop_permanently(&self.counters, count, &status);
                 }
             }
-            let replay = self.replay.as_mut().expect("the replay was set above");
-            replay.remaining.drain(..count);
-            if !replay.remaining.is_empty() {
+            replay.batch.clear();
+            if !replay.segment.is_done() {
                 return;
             }
         }
+        let seq = replay.segment.seq;
         match self.spool.remove(seq).await {
             Ok(()) => self.replay = None,
             Err(error) => {
                 tracing::error!(%error, seq, "cannot delete a replayed spool segment");
                 self.back_off();
             }
+        }
+    }
+
+    /// Waits until `retry_at`, meanwhile moving each batch that closes to the spool: memory
+    /// stays small through a long outage, and a crash loses at most one open batch.
+    /// Cancel-safe (the batcher keeps its events, `moving` its write).
+    async fn spool_while_backing_off(&mut self, retry_at: Instant) {
+        loop {
+            let batch = tokio::select! {
+                biased;
+                () = tokio::time::sleep_until(retry_at) => return,
+                batch = self.batcher.next(&mut self.queue) => batch,
+            };
+            let Some(batch) = batch else {
+                // Every sender is gone: nothing to move, only the wait.
+                tokio::time::sleep_until(retry_at).await;
+                return;
+            };
+            let moving = self.moving.insert(PendingAppend(Box::pin(self.spool.append(batch))));
+            (&mut moving.0).await;
+            self.moving = None;
         }
     }
 

@@ -104,7 +104,7 @@ pub struct Forwarding {
 // === impl ForwardSettings ===
 
 impl ForwardSettings {
-    /// Defaults: a 100,000-event queue, batches of 500 or 200 ms, 8 MiB segments, a
+    /// Defaults: a 20,000-event queue (about 10 MB when full), batches of 500 or 200 ms, 8 MiB segments, a
     /// 1 GiB spool.
     pub fn new(
         control_plane_addr: impl Into<String>,
@@ -115,7 +115,7 @@ impl ForwardSettings {
             control_plane_addr: control_plane_addr.into(),
             source: source.into(),
             spool_dir: spool_dir.into(),
-            queue_capacity: 100_000,
+            queue_capacity: 20_000,
             overflow_capacity: 10_000,
             batch_size: 500,
             batch_age: Duration::from_millis(200),

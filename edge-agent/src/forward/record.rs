@@ -73,22 +73,41 @@ pub fn encode_into(buffer: &mut Vec<u8>, event: &pb::Event) -> usize {
     buffer.len() - start
 }
 
+/// One step of reading a segment: a good event, or a damaged region skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A good record's event.
+    Event(pb::Event),
+    /// A damaged region, skipped up to the next good record (or the end).
+    Skipped(Skipped),
+}
+
+/// The item at `offset` of `bytes` and the offset after it; `None` at the end. Reading
+/// one item at a time lets the replayer keep a segment's raw bytes and decode a batch at a
+/// time, instead of holding every decoded event of the segment in memory.
+pub fn next_item(bytes: &[u8], offset: usize) -> Option<(Item, usize)> {
+    if offset >= bytes.len() {
+        return None;
+    }
+    match read_record(&bytes[offset..]) {
+        Ok((event, size)) => Some((Item::Event(event), offset + size)),
+        Err(damage) => {
+            let next = next_good_record(bytes, offset + 1);
+            Some((Item::Skipped(Skipped { offset, bytes: next - offset, damage }), next))
+        }
+    }
+}
+
 /// Reads every good record of `bytes`, skipping and reporting damaged regions.
 pub fn decode_all(bytes: &[u8]) -> Decoded {
     let mut decoded = Decoded::default();
     let mut offset = 0;
-    while offset < bytes.len() {
-        match read_record(&bytes[offset..]) {
-            Ok((event, size)) => {
-                decoded.events.push(event);
-                offset += size;
-            }
-            Err(damage) => {
-                let next = next_good_record(bytes, offset + 1);
-                decoded.skipped.push(Skipped { offset, bytes: next - offset, damage });
-                offset = next;
-            }
+    while let Some((item, next)) = next_item(bytes, offset) {
+        match item {
+            Item::Event(event) => decoded.events.push(event),
+            Item::Skipped(skipped) => decoded.skipped.push(skipped),
         }
+        offset = next;
     }
     decoded
 }

@@ -25,7 +25,7 @@ use vary_proto::pb;
 
 use super::{
     counters::Counters,
-    record::{self, Skipped},
+    record::{self, Item},
 };
 
 /// File name suffix of a segment.
@@ -51,15 +51,16 @@ pub struct Appended {
     pub dropped_full: usize,
 }
 
-/// A sealed segment read into memory for replay.
+/// A sealed segment's bytes, read into memory for replay and decoded a batch at a time
+/// (raw records are smaller than decoded events).
 #[derive(Debug)]
 pub struct SegmentRead {
     /// Its sequence number, for [`Spool::remove`].
     pub seq: u64,
-    /// Its good events, in append order.
-    pub events: Vec<pb::Event>,
-    /// Its damaged regions (already logged and counted).
-    pub skipped: Vec<Skipped>,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    /// Where the next record starts.
+    offset: usize,
 }
 
 /// The spool directory's state. Not thread-safe by itself: [`super::SharedSpool`] wraps
@@ -155,9 +156,8 @@ impl Spool {
         self.total_bytes
     }
 
-    /// Reads the oldest segment (sealing the active one first when it is the only one),
-    /// reporting damaged records; `None` when the spool is empty. The segment stays on
-    /// disk until [`Spool::remove`].
+    /// Reads the oldest segment (sealing the active one first when it is the only one);
+    /// `None` when the spool is empty. The segment stays on disk until [`Spool::remove`].
     pub fn read_oldest(&mut self) -> io::Result<Option<SegmentRead>> {
         if self.sealed.is_empty() {
             self.seal_active();
@@ -165,18 +165,7 @@ impl Spool {
         let Some(&(seq, _)) = self.sealed.front() else { return Ok(None) };
         let path = self.segment_path(seq);
         let bytes = fs::read(&path)?;
-        let decoded = record::decode_all(&bytes);
-        for skipped in &decoded.skipped {
-            tracing::error!(
-                segment = %path.display(),
-                offset = skipped.offset,
-                bytes = skipped.bytes,
-                damage = ?skipped.damage,
-                "spool record damaged: skipped to the next good record"
-            );
-        }
-        Counters::add(&self.counters.corrupt_records, decoded.skipped.len());
-        Ok(Some(SegmentRead { seq, events: decoded.events, skipped: decoded.skipped }))
+        Ok(Some(SegmentRead { seq, path, bytes, offset: 0 }))
     }
 
     /// Deletes sealed segment `seq`: call only once every event read from it was
@@ -236,6 +225,39 @@ impl Spool {
 
     fn segment_path(&self, seq: u64) -> PathBuf {
         segment_path(&self.settings.dir, seq)
+    }
+}
+
+// === impl SegmentRead ===
+
+impl SegmentRead {
+    /// Up to `max` next good events, in append order; empty once the segment is done.
+    /// Damaged regions met on the way are logged with their offset and counted.
+    pub fn next_batch(&mut self, max: usize, counters: &Counters) -> Vec<pb::Event> {
+        let mut batch = Vec::new();
+        while batch.len() < max {
+            let Some((item, next)) = record::next_item(&self.bytes, self.offset) else { break };
+            self.offset = next;
+            match item {
+                Item::Event(event) => batch.push(event),
+                Item::Skipped(skipped) => {
+                    Counters::add(&counters.corrupt_records, 1);
+                    tracing::error!(
+                        segment = %self.path.display(),
+                        offset = skipped.offset,
+                        bytes = skipped.bytes,
+                        damage = ?skipped.damage,
+                        "spool record damaged: skipped to the next good record"
+                    );
+                }
+            }
+        }
+        batch
+    }
+
+    /// Whether every record was read.
+    pub fn is_done(&self) -> bool {
+        self.offset >= self.bytes.len()
     }
 }
 

@@ -40,10 +40,11 @@ fn expected(range: impl Iterator<Item = usize>) -> Vec<String> {
 }
 
 /// Reads, acknowledges and removes every segment, oldest first; returns all events.
-fn drain(spool: &mut Spool) -> Vec<pb::Event> {
+fn drain(spool: &mut Spool, counters: &Counters) -> Vec<pb::Event> {
     let mut all = Vec::new();
-    while let Some(segment) = spool.read_oldest().expect("read") {
-        all.extend(segment.events);
+    while let Some(mut segment) = spool.read_oldest().expect("read") {
+        all.extend(segment.next_batch(usize::MAX, counters));
+        assert!(segment.is_done());
         spool.remove(segment.seq).expect("remove");
     }
     all
@@ -61,7 +62,7 @@ fn appended_batches_read_back_in_order() {
     assert!(!spool.is_empty());
     assert_eq!(counters.spooled.load(Ordering::Relaxed), 40);
     assert_eq!(counters.spool_bytes.load(Ordering::Relaxed), spool.bytes());
-    let read = drain(&mut spool);
+    let read = drain(&mut spool, &counters);
     assert_eq!(ids(&read), expected(0..40));
     assert_eq!(read[7], event(7), "events come back whole");
     assert!(spool.is_empty());
@@ -77,7 +78,7 @@ fn an_appended_batch_is_on_disk_before_the_writer_goes_away() {
     // A crash: the writer is never dropped cleanly; a new process opens the directory.
     std::mem::forget(writer);
     let (mut reader, counters) = open(&settings);
-    assert_eq!(ids(&drain(&mut reader)), expected(0..5));
+    assert_eq!(ids(&drain(&mut reader, &counters)), expected(0..5));
     assert_eq!(counters.corrupt_records.load(Ordering::Relaxed), 0);
 }
 
@@ -93,9 +94,9 @@ fn segments_rotate_at_their_size_and_replay_oldest_first() {
     assert!(files >= 3, "1,000-byte segments rotate often: {files} files");
     drop(spool);
     // Reopened, the same order: the oldest segment first, across files.
-    let (mut spool, _) = open(&settings);
+    let (mut spool, counters) = open(&settings);
     spool.append(&events(100..110)).expect("append after reopen");
-    assert_eq!(ids(&drain(&mut spool)), expected(0..110));
+    assert_eq!(ids(&drain(&mut spool, &counters)), expected(0..110));
     let left: Vec<_> = std::fs::read_dir(&settings.dir)
         .expect("list")
         .map(|e| e.expect("entry").file_name())
@@ -117,11 +118,11 @@ fn a_corrupt_byte_in_the_middle_is_skipped_and_the_rest_recovered() {
     std::fs::write(&path, bytes).expect("write");
 
     let (mut spool, counters) = open(&settings);
-    let segment = spool.read_oldest().expect("read").expect("a segment");
-    assert_eq!(segment.events.len(), 19, "one record lost, the 19 others kept");
-    assert_eq!(segment.skipped.len(), 1);
+    let mut segment = spool.read_oldest().expect("read").expect("a segment");
+    let events = segment.next_batch(usize::MAX, &counters);
+    assert_eq!(events.len(), 19, "one record lost, the 19 others kept");
     assert_eq!(counters.corrupt_records.load(Ordering::Relaxed), 1);
-    let read = ids(&segment.events);
+    let read = ids(&events);
     let lost: Vec<_> = expected(0..20).into_iter().filter(|id| !read.contains(id)).collect();
     assert_eq!(lost.len(), 1);
     assert!(read.contains(&"id-00019".to_owned()), "records after the damage survive");
@@ -144,7 +145,7 @@ fn a_truncated_tail_is_reported_and_what_precedes_it_replayed() {
         .expect("cut");
 
     let (mut spool, counters) = open(&settings);
-    assert_eq!(ids(&drain(&mut spool)), expected(0..9));
+    assert_eq!(ids(&drain(&mut spool, &counters)), expected(0..9));
     assert_eq!(counters.corrupt_records.load(Ordering::Relaxed), 1);
 }
 
@@ -152,18 +153,20 @@ fn a_truncated_tail_is_reported_and_what_precedes_it_replayed() {
 fn a_segment_stays_until_it_is_removed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = settings(dir.path());
-    let (mut spool, _) = open(&settings);
+    let (mut spool, counters) = open(&settings);
     spool.append(&events(0..3)).expect("append");
-    let first = spool.read_oldest().expect("read").expect("a segment");
+    let mut first = spool.read_oldest().expect("read").expect("a segment");
+    let first_events = first.next_batch(usize::MAX, &counters);
     // Not acknowledged yet: reading again (or after a restart) gives the same segment.
-    let again = spool.read_oldest().expect("read").expect("a segment");
-    assert_eq!((first.seq, ids(&first.events)), (again.seq, ids(&again.events)));
+    let mut again = spool.read_oldest().expect("read").expect("a segment");
+    assert_eq!(first.seq, again.seq);
+    assert_eq!(ids(&first_events), ids(&again.next_batch(usize::MAX, &counters)));
     // Appends after the read go to a new segment, not into the one being replayed.
     spool.append(&events(3..5)).expect("append");
     assert!(segment_path(&settings.dir, first.seq).exists());
     spool.remove(first.seq).expect("remove");
     assert!(!segment_path(&settings.dir, first.seq).exists(), "deleted once acknowledged");
-    assert_eq!(ids(&drain(&mut spool)), expected(3..5));
+    assert_eq!(ids(&drain(&mut spool, &counters)), expected(3..5));
 }
 
 #[test]
@@ -177,6 +180,6 @@ fn a_full_spool_drops_the_newest_events_and_counts_them() {
     let appended = spool.append(&events(3..10)).expect("append");
     assert_eq!(appended, Appended { written: 2, dropped_full: 5 });
     assert_eq!(counters.dropped_spool_full.load(Ordering::Relaxed), 5);
-    assert_eq!(ids(&drain(&mut spool)), expected(0..5), "the oldest are kept");
+    assert_eq!(ids(&drain(&mut spool, &counters)), expected(0..5), "the oldest are kept");
     assert_eq!(spool.append(&events(10..11)).expect("append").written, 1, "room again");
 }
