@@ -58,6 +58,7 @@ pub async fn run(
         ),
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
         events: api::EventIngestApi::new(pool.clone()),
+        analysis: api::AnalysisApi::new(store.clone(), pool.clone()),
     };
     let writer_stop = CancellationToken::new();
     let fleet_writer =

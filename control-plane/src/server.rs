@@ -6,11 +6,12 @@ use tokio::net::TcpListener;
 use tonic::{server::NamedService, transport::Server};
 use tonic_health::server::HealthReporter;
 use vary_proto::pb::{
+    analysis_service_server::AnalysisServiceServer,
     event_ingest_service_server::EventIngestServiceServer,
     experiment_service_server::ExperimentServiceServer, fleet_service_server::FleetServiceServer,
 };
 
-use crate::api::{EventIngestApi, ExperimentApi, FleetApi};
+use crate::api::{AnalysisApi, EventIngestApi, ExperimentApi, FleetApi};
 use crate::distribution::{
     DistributionApi,
     server_stub::config_distribution_service_server::ConfigDistributionServiceServer,
@@ -34,15 +35,18 @@ pub struct Services {
     pub fleet: FleetApi,
     /// `vary.v1.EventIngestService`.
     pub events: EventIngestApi,
+    /// `vary.v1.AnalysisService`.
+    pub analysis: AnalysisApi,
 }
 
 /// The services whose health is reported, besides the empty (whole-server) name.
-pub fn health_checked_services() -> [&'static str; 4] {
+pub fn health_checked_services() -> [&'static str; 5] {
     [
         <ExperimentServiceServer<ExperimentApi> as NamedService>::NAME,
         <ConfigDistributionServiceServer<DistributionApi> as NamedService>::NAME,
         <FleetServiceServer<FleetApi> as NamedService>::NAME,
         <EventIngestServiceServer<EventIngestApi> as NamedService>::NAME,
+        <AnalysisServiceServer<AnalysisApi> as NamedService>::NAME,
     ]
 }
 
@@ -101,6 +105,7 @@ pub async fn serve(
             EventIngestServiceServer::new(services.events)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
+        .add_service(AnalysisServiceServer::new(services.analysis))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

@@ -3,4 +3,5 @@
 
 pub mod aggregate;
 pub mod phases;
+pub mod results;
 pub mod stats;

@@ -8,6 +8,7 @@ mod history;
 mod ingest;
 mod lifecycle;
 mod pagination;
+mod results;
 mod revisions;
 mod server;
 mod validation;
