@@ -141,6 +141,9 @@ impl Stream {
             self.fleet.sent(&self.session.agent_id, current.revision);
             WatchResponseFrame::encoded_snapshot(current.encoded.clone())
         } else if current.revision == known_revision {
+            // Nothing to send, but the agent holds this revision: record it as sent, so
+            // the fleet view does not show a confirmed agent as never sent anything.
+            self.fleet.sent(&self.session.agent_id, current.revision);
             WatchResponseFrame::up_to_date(current.revision)
         } else {
             WatchResponseFrame::heartbeat(current.revision)

@@ -40,6 +40,23 @@ async fn a_new_agent_gets_the_full_snapshot_and_a_current_one_gets_up_to_date() 
         Kind::UpToDate(up_to_date) => assert_eq!(up_to_date.revision, revision),
         other => panic!("expected up-to-date, got {other:?}"),
     }
+    // The fleet view shows the confirmed revision as sent to that agent.
+    let mut fleet =
+        pb::fleet_service_client::FleetServiceClient::new(server.channel().await.expect("channel"));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed =
+            fleet.list_agents(pb::ListAgentsRequest::default()).await.expect("list").into_inner();
+        let agent = listed.agents.iter().find(|agent| agent.agent_id == "agent-current");
+        if agent.is_some_and(|agent| agent.sent_revision == revision) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never shown as sent {revision}: {listed:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
