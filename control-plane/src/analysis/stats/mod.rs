@@ -33,3 +33,6 @@ fn validate_confidence(confidence: f64) -> Result<(), NotComputable> {
     }
     Err(NotComputable::InvalidConfidence { confidence })
 }
+
+#[cfg(test)]
+mod tests;

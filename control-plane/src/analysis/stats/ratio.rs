@@ -4,7 +4,9 @@
 use super::distributions::{normal_critical_value, normal_two_sided_p};
 use super::error::{Arm, NotComputable};
 use super::lift::{TestOutcome, compare};
-use super::samples::{Comparison, Estimate, RatioSample, sample_covariance, sample_variance};
+use super::samples::{
+    Comparison, Estimate, ROUNDING_NOISE, RatioSample, sample_covariance, sample_variance,
+};
 use super::validate_confidence;
 
 /// Compares two ratio metrics `R = Σx/Σy` with a two-sided z-test on delta-method variances.
@@ -59,7 +61,7 @@ fn ratio_estimate(sample: &RatioSample) -> Estimate {
     let scale = numerator_variance + ratio * ratio * denominator_variance;
     let spread = scale - 2.0 * ratio * covariance;
     // Within rounding of the terms it cancels from, the spread is "no variation at all".
-    let spread = if spread <= 64.0 * f64::EPSILON * scale { 0.0 } else { spread };
+    let spread = if spread <= ROUNDING_NOISE * scale { 0.0 } else { spread };
     let variance = spread / (n as f64 * denominator_mean * denominator_mean);
     Estimate { value: ratio, variance }
 }

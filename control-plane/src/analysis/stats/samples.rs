@@ -207,6 +207,11 @@ impl ProportionSample {
     }
 }
 
+/// Relative size below which a centred sum of squares is taken to be rounding noise of
+/// floating-point sums over many units (a naive sum of n terms is only good to about n·ε
+/// relative in the worst case, √n·ε typically: 7e-12 for n = 1e9).
+pub(crate) const ROUNDING_NOISE: f64 = 1e-9;
+
 /// The unbiased sample covariance of `x` and `y` from sums over `n ≥ 2` units:
 /// `s_xy = (Σ x_i y_i − x̄ Σ y_i) / (n − 1)`, with `x̄ = Σ x_i / n`; with `x = y` it is the
 /// sample variance (numpy `cov(ddof=1)`).
@@ -223,14 +228,14 @@ pub(crate) fn sample_covariance(n: u64, sum_x: f64, sum_y: f64, sum_xy: f64) -> 
 /// The unbiased sample variance from `n ≥ 2`, `Σx` and `Σx²` ([`sample_covariance`] with
 /// `y = x`), never negative.
 ///
-/// A result within the rounding of the sums (`Σx² − x̄Σx ≤ 64·ε·Σx²`, a coefficient of
-/// variation below ~1e-7) is indistinguishable from "every value equal" and is returned as
-/// exactly 0, so constant metrics are reported as having no variation rather than as a
-/// huge t statistic over rounding noise.
+/// A result within [`ROUNDING_NOISE`] of the sum of squares (a coefficient of variation
+/// below ~3e-5) is indistinguishable from "every value equal" once the sums have been
+/// accumulated in floating point, and is returned as exactly 0, so constant metrics are
+/// reported as having no variation rather than as a huge t statistic over rounding noise.
 pub(crate) fn sample_variance(n: u64, sum: f64, sum_of_squares: f64) -> f64 {
     let mean = sum / n as f64;
     let centred = (-mean).mul_add(sum, sum_of_squares);
-    if centred <= 64.0 * f64::EPSILON * sum_of_squares {
+    if centred <= ROUNDING_NOISE * sum_of_squares {
         return 0.0;
     }
     centred / (n - 1) as f64
