@@ -59,6 +59,9 @@ pub struct Config {
     /// How long an agent has to send its hello.
     #[arg(long, env = "VARY_FIRST_MESSAGE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub first_message_timeout: Duration,
+    /// How often running experiments' guardrails are evaluated.
+    #[arg(long, env = "VARY_GUARDRAIL_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub guardrail_interval: Duration,
     /// How often the head revision is polled, as a backstop to LISTEN/NOTIFY.
     #[arg(long, env = "VARY_CONFIG_POLL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub config_poll_interval: Duration,

@@ -70,6 +70,7 @@ pub async fn run(
     let start_up = tokio::spawn(start_up(
         store,
         publisher_settings,
+        config.guardrail_interval,
         head_tx,
         reporter.clone(),
         cancel.clone(),
@@ -99,10 +100,12 @@ pub async fn run(
 }
 
 /// Applies migrations (retrying with capped exponential backoff while the database is
-/// unreachable), reports SERVING, then runs the config publisher until shutdown.
+/// unreachable), reports SERVING, starts the guardrail watch, then runs the config
+/// publisher until shutdown.
 async fn start_up(
     store: store::Store,
     publisher: distribution::PublisherSettings,
+    guardrail_interval: Duration,
     head: watch::Sender<distribution::Head>,
     reporter: tonic_health::server::HealthReporter,
     cancel: CancellationToken,
@@ -120,5 +123,11 @@ async fn start_up(
         delay = (delay * 2).min(Duration::from_secs(10));
     }
     server::set_health(&reporter, ServingStatus::Serving).await;
+    tokio::spawn(analysis::watch::run_guardrail_watch(
+        store.clone(),
+        store.pool().clone(),
+        guardrail_interval,
+        cancel.clone(),
+    ));
     distribution::run_publisher(store, publisher, head, cancel).await;
 }

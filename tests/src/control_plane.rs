@@ -76,6 +76,7 @@ impl TestControlPlane {
             max_stream_age: Duration::from_secs(600),
             first_message_timeout: Duration::from_secs(5),
             config_poll_interval: Duration::from_secs(1),
+            guardrail_interval: Duration::from_millis(300),
         };
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();

@@ -2,6 +2,8 @@
 //! PostgreSQL, and the statistics computed from the aggregates.
 
 pub mod aggregate;
+pub mod guardrails;
 pub mod phases;
 pub mod results;
 pub mod stats;
+pub mod watch;

@@ -10,6 +10,7 @@ use vary_proto::{
 };
 
 use super::aggregate::{ExposureSummary, VariantSums, Window, exposure_summary, metric_sums};
+use super::guardrails::guardrail_checks;
 use super::phases::{Phase, phases};
 use super::stats::{
     Comparison, MeanSample, NotComputable, ProportionSample, RatioSample, delta_method_ratio_test,
@@ -55,6 +56,7 @@ pub async fn compute_results(
         sample_ratio,
         units_in_several_variants: summary.units_in_several_variants,
         forced_exposures: summary.forced_exposures,
+        guardrails: guardrail_checks(&current.experiment.spec.metrics, &metrics),
         metrics,
         compute_time: Some(timestamp_from_time(OffsetDateTime::now_utc())),
     })

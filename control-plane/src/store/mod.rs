@@ -1,6 +1,7 @@
 //! Experiments in PostgreSQL: reads, and the one transactional write path every
 //! mutation goes through.
 
+mod audit;
 mod commit;
 mod page_token;
 mod read;
@@ -56,5 +57,10 @@ impl Store {
     /// A store over `pool`. The schema must already be migrated.
     pub fn new(pool: Pool) -> Self {
         Self { pool }
+    }
+
+    /// The pool this store reads and writes through.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 }

@@ -4,6 +4,7 @@
 mod aggregates;
 mod audit;
 mod crud;
+mod guardrails;
 mod history;
 mod ingest;
 mod lifecycle;
