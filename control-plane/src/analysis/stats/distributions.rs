@@ -39,8 +39,9 @@ pub(crate) fn normal_critical_value(confidence: f64) -> f64 {
 /// (scipy `2 * t.sf(abs(t), dof)`).
 ///
 /// For ν ≥ 2e5, with error O(ν⁻³),
-/// `P(T_ν > t) = Q(t) + φ(t)·[(t³ + t)/(4ν) + (3t⁷ − 7t⁵ − 5t³ − 3t)/(96ν²)]` with `Q` the normal upper tail and `φ` its density (Fisher 1925, "Expansion of
-/// Student's integral in powers of n⁻¹").
+/// `P(T_ν > t) = Q(t) + φ(t)·[(t³ + t)/(4ν) + (3t⁷ − 7t⁵ − 5t³ − 3t)/(96ν²)]`
+/// with `Q` the normal upper tail and `φ` its density (Fisher 1925, "Expansion of Student's
+/// integral in powers of n⁻¹"; the ν⁻² coefficients checked against mpmath).
 pub(crate) fn t_two_sided_p(t: f64, dof: f64) -> f64 {
     let t = t.abs();
     let upper_tail = if dof >= T_TAIL_EXPANSION_FROM_DOF {
@@ -88,7 +89,6 @@ fn standard_normal() -> Normal {
 }
 
 fn students_t(dof: f64) -> StudentsT {
-    StudentsT::new(0.0, 1.0, dof).expect(
-        "callers pass a finite dof > 0: the Welch–Satterthwaite dof of two positive variances",
-    )
+    StudentsT::new(0.0, 1.0, dof)
+        .expect("callers pass a finite dof ≥ 1: Welch–Satterthwaite of variances not both zero")
 }

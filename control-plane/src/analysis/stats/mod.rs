@@ -3,7 +3,7 @@
 //!
 //! Everything here is a pure function of per-arm sufficient statistics (counts and sums
 //! that the database aggregates per unit): no I/O, no async, no clock. Distributions come
-//! from `statrs` (see [`distributions`] for where and why the large-ν Student's t is
+//! from `statrs` (see `distributions.rs` for where and why the large-ν Student's t is
 //! computed by expansion). Formulas, conventions and edge cases: `docs/statistics.md`.
 
 mod distributions;

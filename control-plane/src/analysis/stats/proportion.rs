@@ -15,7 +15,8 @@ use super::validate_confidence;
 /// - absolute CI: `Δ ± z_{1−α/2}·√(p̂_c(1 − p̂_c)/n_c + p̂_t(1 − p̂_t)/n_t)`, the unpooled
 ///   Wald interval (statsmodels `confint_proportions_2indep(method="wald")`), which is also
 ///   the reported `standard_error`;
-/// - relative lift and CI: see [`super::lift`], with `V = p̂(1 − p̂)/n` per arm.
+/// - relative lift and CI: `(m_t − m_c)/m_c ± q·√(V_t/m_c² + m_t²·V_c/m_c⁴)` (delta
+///   method, `lift.rs`), with `V = p̂(1 − p̂)/n` per arm.
 ///
 /// Errors: an arm without units; more conversions than units; no variation at all (no
 /// conversions in either arm, or every unit converted in both), where the pooled standard

@@ -19,7 +19,8 @@ use super::validate_confidence;
 /// `Var(R) ≈ (s_x² − 2R·s_xy + R²·s_y²) / (n·ȳ²)`.
 /// - `z = (R_t − R_c)/√(Var(R_c) + Var(R_t))`, `p = 2·(1 − Φ(|z|))`;
 /// - absolute CI: `Δ ± z_{1−α/2}·√(Var(R_c) + Var(R_t))`;
-/// - relative lift and CI: see [`super::lift`], with `V = Var(R)` per arm.
+/// - relative lift and CI: `(m_t − m_c)/m_c ± q·√(V_t/m_c² + m_t²·V_c/m_c⁴)` (delta
+///   method, `lift.rs`), with `V = Var(R)` per arm.
 ///
 /// Errors: an arm with fewer than 2 users; a denominator totalling 0 in an arm; no
 /// variation in either arm (every user has the same ratio). The relative lift is

@@ -13,7 +13,8 @@ use super::validate_confidence;
 ///   `ν = (V_c + V_t)² / (V_c²/(n_c − 1) + V_t²/(n_t − 1))`, `p = 2·P(T_ν > |t|)`
 ///   (scipy `ttest_ind_from_stats(..., equal_var=False)`; Welch 1947);
 /// - absolute CI: `Δ ± t_{1−α/2, ν}·√(V_c + V_t)`;
-/// - relative lift and CI: see [`super::lift`], with the same `t_{1−α/2, ν}`.
+/// - relative lift and CI: `(m_t − m_c)/m_c ± q·√(V_t/m_c² + m_t²·V_c/m_c⁴)` (delta
+///   method, `lift.rs`), with the same `t_{1−α/2, ν}`.
 ///
 /// Errors: an arm with fewer than 2 units (the sample variance needs n − 1 ≥ 1); both
 /// variances 0 (every unit has the same value). One arm with zero variance is fine.
