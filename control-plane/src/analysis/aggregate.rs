@@ -80,8 +80,11 @@ const FORCED_EXPOSURES: &str = "\
     WHERE experiment_key = $1 AND forced AND occurred_at >= $2 \
       AND ($3::timestamptz IS NULL OR occurred_at < $3)";
 
-pub const METRIC_SUMS: &str = "\
-    WITH units AS ( \
+/// The exposed units of the window, the outcomes of the event types `$4` after each
+/// unit's first exposure, and per-unit values; the per-metric columns are added by
+/// [`metrics_sums_sql`].
+const UNITS_AND_EVENTS: &str = "\
+    WITH units AS MATERIALIZED ( \
         SELECT unit_id, min(unit_type) AS unit_type, min(variant_key) AS variant_key, \
                min(occurred_at) AS first_exposed_at \
         FROM exposures \
@@ -89,27 +92,48 @@ pub const METRIC_SUMS: &str = "\
           AND ($3::timestamptz IS NULL OR occurred_at < $3) \
         GROUP BY unit_id HAVING min(variant_key) = max(variant_key)), \
     unit_events AS ( \
-        SELECT u.unit_id, o.event_type, o.value FROM units u \
-        JOIN outcomes o ON u.unit_type = 'user' AND o.user_id = u.unit_id \
-        WHERE o.event_type IN ($4, $5) AND o.occurred_at >= u.first_exposed_at \
+        SELECT u.unit_id, o.event_type, o.value, o.occurred_at - u.first_exposed_at AS since \
+        FROM units u JOIN outcomes o ON u.unit_type = 'user' AND o.user_id = u.unit_id \
+        WHERE o.event_type = ANY($4::text[]) AND o.occurred_at >= u.first_exposed_at \
           AND ($3::timestamptz IS NULL OR o.occurred_at < $3) \
-          AND ($6::float8 IS NULL OR o.occurred_at < u.first_exposed_at + make_interval(secs => $6)) \
         UNION ALL \
-        SELECT u.unit_id, o.event_type, o.value FROM units u \
-        JOIN outcomes o ON u.unit_type = 'session' AND o.session_id = u.unit_id \
-        WHERE o.event_type IN ($4, $5) AND o.occurred_at >= u.first_exposed_at \
-          AND ($3::timestamptz IS NULL OR o.occurred_at < $3) \
-          AND ($6::float8 IS NULL OR o.occurred_at < u.first_exposed_at + make_interval(secs => $6))), \
-    per_unit AS ( \
-        SELECT u.variant_key, \
-               count(e.event_type) FILTER (WHERE e.event_type = $4)::float8 AS n, \
-               coalesce(sum(e.value) FILTER (WHERE e.event_type = $4), 0)::float8 AS v, \
-               count(e.event_type) FILTER (WHERE e.event_type = $5)::float8 AS d \
-        FROM units u LEFT JOIN unit_events e ON e.unit_id = u.unit_id \
-        GROUP BY u.variant_key, u.unit_id) \
-    SELECT variant_key, count(*) AS units, count(*) FILTER (WHERE n > 0) AS converted, \
-           sum(n), sum(n * n), sum(v), sum(v * v), sum(d), sum(d * d), sum(n * d), sum(v * n) \
-    FROM per_unit GROUP BY variant_key";
+        SELECT u.unit_id, o.event_type, o.value, o.occurred_at - u.first_exposed_at AS since \
+        FROM units u JOIN outcomes o ON u.unit_type = 'session' AND o.session_id = u.unit_id \
+        WHERE o.event_type = ANY($4::text[]) AND o.occurred_at >= u.first_exposed_at \
+          AND ($3::timestamptz IS NULL OR o.occurred_at < $3)) ";
+
+/// The query computing the sums of every metric in one pass. Metric `i` takes three
+/// parameters: its numerator event type, its denominator event type (NULL unless a
+/// ratio) and its attribution window in seconds (NULL for none).
+pub fn metrics_sums_sql(metric_count: usize) -> String {
+    let mut per_unit = Vec::new();
+    let mut sums = Vec::new();
+    for metric in 0..metric_count {
+        let numerator = 5 + 3 * metric;
+        let (denominator, window) = (numerator + 1, numerator + 2);
+        let within =
+            format!("(${window}::float8 IS NULL OR e.since < make_interval(secs => ${window}))");
+        per_unit.push(format!(
+            "count(*) FILTER (WHERE e.event_type = ${numerator} AND {within})::float8 AS n{metric}, \
+             coalesce(sum(e.value) FILTER (WHERE e.event_type = ${numerator} AND {within}), 0)::float8 AS v{metric}, \
+             count(*) FILTER (WHERE e.event_type = ${denominator} AND {within})::float8 AS d{metric}"
+        ));
+        sums.push(format!(
+            "count(*) FILTER (WHERE n{metric} > 0), sum(n{metric}), sum(n{metric} * n{metric}), \
+             sum(v{metric}), sum(v{metric} * v{metric}), sum(d{metric}), sum(d{metric} * d{metric}), \
+             sum(n{metric} * d{metric}), sum(v{metric} * n{metric})"
+        ));
+    }
+    let per_unit = if per_unit.is_empty() { "0 AS none".to_owned() } else { per_unit.join(", ") };
+    let sums = if sums.is_empty() { String::new() } else { format!(", {}", sums.join(", ")) };
+    format!(
+        "{UNITS_AND_EVENTS}, per_unit AS ( \
+             SELECT u.variant_key, {per_unit} \
+             FROM units u LEFT JOIN unit_events e ON e.unit_id = u.unit_id \
+             GROUP BY u.variant_key, u.unit_id) \
+         SELECT variant_key, count(*){sums} FROM per_unit GROUP BY variant_key"
+    )
+}
 
 /// Units per variant in the window, and what was excluded.
 pub async fn exposure_summary(
@@ -139,49 +163,77 @@ pub async fn metric_sums(
     window: &Window<'_>,
     metric: &Metric,
 ) -> Result<BTreeMap<String, VariantSums>, Error> {
+    let mut all = metrics_sums(pool, window, std::slice::from_ref(metric)).await?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// The sums of every metric per variant in the window, in one pass over the units and
+/// their outcomes; one map per metric, in the order given.
+pub async fn metrics_sums(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+    metrics: &[Metric],
+) -> Result<Vec<BTreeMap<String, VariantSums>>, Error> {
     let mut client = pool.get().await?;
     // The planner cannot estimate how many exposed units survive the one-variant filter
-    // and, guessing few, probes the outcomes index once per unit: linear with a large
-    // constant. Hash joins over the whole window are what this query wants; say so for
-    // this read-only transaction only, with the memory to hold a million-unit hash table.
+    // and, guessing few, would probe the outcomes index once per unit: linear with a
+    // large constant. Hash joins over the whole window are what this query wants; say so
+    // for this read-only transaction only, with the memory for a million-unit hash table.
     let transaction = client.build_transaction().read_only(true).start().await?;
     transaction
         .batch_execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'")
         .await?;
-    let denominator = match metric.kind {
-        MetricKind::Ratio => metric.denominator_event_type.as_deref(),
-        _ => None,
-    };
-    let attribution_seconds = metric.attribution_window_seconds.map(|seconds| seconds as f64);
-    let rows = transaction
-        .query(
-            METRIC_SUMS,
-            &[
-                &window.experiment_key,
-                &window.start,
-                &window.end,
-                &metric.event_type,
-                &denominator,
-                &attribution_seconds,
-            ],
-        )
-        .await?;
+    let mut event_types: Vec<&str> = Vec::new();
+    let mut per_metric: Vec<(&str, Option<&str>, Option<f64>)> = Vec::new();
+    for metric in metrics {
+        let denominator = match metric.kind {
+            MetricKind::Ratio => metric.denominator_event_type.as_deref(),
+            _ => None,
+        };
+        event_types.push(&metric.event_type);
+        event_types.extend(denominator);
+        per_metric.push((
+            &metric.event_type,
+            denominator,
+            metric.attribution_window_seconds.map(|s| s as f64),
+        ));
+    }
+    event_types.sort_unstable();
+    event_types.dedup();
+    let mut parameters: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&window.experiment_key, &window.start, &window.end, &event_types];
+    for (numerator, denominator, seconds) in &per_metric {
+        parameters.push(numerator);
+        parameters.push(denominator);
+        parameters.push(seconds);
+    }
+    let rows = transaction.query(&metrics_sums_sql(metrics.len()), &parameters).await?;
     transaction.commit().await?;
-    rows.iter()
-        .map(|row| {
-            let sums = VariantSums {
-                units: row.try_get(1)?,
-                converted_units: row.try_get(2)?,
-                numerator_events: row.try_get(3)?,
-                numerator_events_squared: row.try_get(4)?,
-                numerator_value: row.try_get(5)?,
-                numerator_value_squared: row.try_get(6)?,
-                denominator_events: row.try_get(7)?,
-                denominator_events_squared: row.try_get(8)?,
-                events_cross: row.try_get(9)?,
-                value_events_cross: row.try_get(10)?,
+    let mut result = vec![BTreeMap::new(); metrics.len()];
+    for row in &rows {
+        let variant: String = row.try_get(0)?;
+        let units: i64 = row.try_get(1)?;
+        for (metric, sums) in result.iter_mut().enumerate() {
+            let column = 2 + 9 * metric;
+            let sum = |offset: usize| -> Result<f64, Error> {
+                Ok(row.try_get::<_, Option<f64>>(column + offset)?.unwrap_or(0.0))
             };
-            Ok((row.try_get(0)?, sums))
-        })
-        .collect()
+            sums.insert(
+                variant.clone(),
+                VariantSums {
+                    units,
+                    converted_units: row.try_get(column)?,
+                    numerator_events: sum(1)?,
+                    numerator_events_squared: sum(2)?,
+                    numerator_value: sum(3)?,
+                    numerator_value_squared: sum(4)?,
+                    denominator_events: sum(5)?,
+                    denominator_events_squared: sum(6)?,
+                    events_cross: sum(7)?,
+                    value_events_cross: sum(8)?,
+                },
+            );
+        }
+    }
+    Ok(result)
 }

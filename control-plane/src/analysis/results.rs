@@ -9,7 +9,7 @@ use vary_proto::{
     pb,
 };
 
-use super::aggregate::{ExposureSummary, VariantSums, Window, exposure_summary, metric_sums};
+use super::aggregate::{ExposureSummary, VariantSums, Window, exposure_summary, metrics_sums};
 use super::guardrails::guardrail_checks;
 use super::phases::{Phase, phases};
 use super::stats::{
@@ -42,11 +42,13 @@ pub async fn compute_results(
     let config = &selected.experiment;
     let units = units_per_variant(config, &summary);
     let sample_ratio = sample_ratio(&units);
-    let mut metrics = Vec::with_capacity(current.experiment.spec.metrics.len());
-    for metric in &current.experiment.spec.metrics {
-        let sums = metric_sums(pool, &window, metric).await?;
-        metrics.push(metric_result(config, metric, &sums));
-    }
+    let spec_metrics = &current.experiment.spec.metrics;
+    let all_sums = metrics_sums(pool, &window, spec_metrics).await?;
+    let metrics: Vec<pb::MetricResult> = spec_metrics
+        .iter()
+        .zip(&all_sums)
+        .map(|(metric, sums)| metric_result(config, metric, sums))
+        .collect();
     Ok(pb::GetResultsResponse {
         experiment_key: key.to_owned(),
         version: current.experiment.version,

@@ -1,5 +1,7 @@
 use time::{Duration, OffsetDateTime};
-use vary_control_plane::analysis::aggregate::{Window, exposure_summary, metric_sums};
+use vary_control_plane::analysis::aggregate::{
+    Window, exposure_summary, metric_sums, metrics_sums,
+};
 use vary_proto::{
     model::{Metric, MetricDirection, MetricKind, MetricRole, timestamp_from_time},
     pb::{self, event::Kind},
@@ -136,6 +138,15 @@ async fn per_variant_sums_follow_units_from_their_first_exposure() {
     assert_eq!((treatment.numerator_events, treatment.denominator_events), (2.0, 6.0));
     assert_eq!((treatment.denominator_events_squared, treatment.events_cross), (16.0 + 4.0, 8.0));
     assert_eq!(ctr["control"].denominator_events, 0.0);
+
+    // One pass over several metrics gives each the same sums as a pass of its own.
+    let several = [
+        metric(MetricKind::Ratio, "click", Some("impression"), None),
+        metric(MetricKind::Conversion, "add_to_cart", None, None),
+        metric(MetricKind::Sum, "add_to_cart", None, Some(3_600)),
+    ];
+    let together = metrics_sums(&pool, &window, &several).await.expect("one pass");
+    assert_eq!(together, vec![ctr.clone(), conversion.clone(), windowed.clone()]);
 
     let later = Window { start: at(100), ..window };
     assert!(exposure_summary(&pool, &later).await.expect("summary").units.is_empty());
