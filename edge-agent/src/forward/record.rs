@@ -248,6 +248,23 @@ mod tests {
     }
 
     #[test]
+    fn any_single_flipped_byte_costs_one_record_and_never_invents_one() {
+        let (bytes, _) = encoded(6);
+        let originals = expected(0..6);
+        for position in 0..bytes.len() {
+            for flip in [0x01, 0x80, 0xFF] {
+                let mut damaged = bytes.clone();
+                damaged[position] ^= flip;
+                let decoded = decode_all(&damaged);
+                let read = ids(&decoded);
+                assert!(read.iter().all(|id| originals.contains(id)), "{position}: {read:?}");
+                assert_eq!(read.len(), 5, "byte {position} ^ {flip:#x} lost too much: {read:?}");
+                assert!(!decoded.skipped.is_empty(), "byte {position} ^ {flip:#x} unnoticed");
+            }
+        }
+    }
+
+    #[test]
     fn garbage_between_records_is_skipped() {
         let (bytes, starts) = encoded(4);
         let mut damaged = bytes[..starts[2]].to_vec();
