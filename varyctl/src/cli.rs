@@ -72,6 +72,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show what `apply` would change, field by field (alias of `experiments diff`).
     Diff(DiffArgs),
+    /// An experiment's results: SRM check, each metric per variant with CIs and p-values,
+    /// guardrails.
+    Results(ResultsArgs),
     /// The edge agents the control plane knows and the config revision each serves.
     #[command(subcommand)]
     Agents(AgentsCommand),
@@ -256,6 +259,17 @@ pub struct RampArgs {
     /// Change note stored on the new version.
     #[arg(short = 'm', long = "note", default_value = "")]
     pub note: String,
+}
+
+/// `results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The experiment's key.
+    pub key: String,
+    /// This phase (1, 2, …) instead of the current one; a phase starts whenever the
+    /// traffic split changes.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pub phase: Option<i32>,
 }
 
 /// `assign`.

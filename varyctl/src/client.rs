@@ -10,7 +10,8 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 use vary_proto::pb::{
-    self, assignment_service_client::AssignmentServiceClient,
+    self, analysis_service_client::AnalysisServiceClient,
+    assignment_service_client::AssignmentServiceClient,
     experiment_service_client::ExperimentServiceClient, fleet_service_client::FleetServiceClient,
 };
 
@@ -28,6 +29,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub type Experiments = ExperimentServiceClient<InterceptedService<Channel, BearerToken>>;
 /// The FleetService client varyctl uses.
 pub type Fleet = FleetServiceClient<InterceptedService<Channel, BearerToken>>;
+/// The AnalysisService client varyctl uses.
+pub type Analysis = AnalysisServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// A connected control plane.
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ pub struct Connection {
     pub experiments: Experiments,
     /// The fleet API.
     pub fleet: Fleet,
+    /// The analysis API (results).
+    pub analysis: Analysis,
 }
 
 /// Every agent in the fleet, with the head revision to compare them against.
@@ -76,8 +81,9 @@ impl Connection {
         let token = BearerToken::new(settings.token.as_deref())?;
         let channel = open_channel(Server::ControlPlane, &settings.addr).await?;
         let experiments = ExperimentServiceClient::with_interceptor(channel.clone(), token.clone());
-        let fleet = FleetServiceClient::with_interceptor(channel.clone(), token);
-        Ok(Connection { addr: settings.addr.clone(), channel, experiments, fleet })
+        let fleet = FleetServiceClient::with_interceptor(channel.clone(), token.clone());
+        let analysis = AnalysisServiceClient::with_interceptor(channel.clone(), token);
+        Ok(Connection { addr: settings.addr.clone(), channel, experiments, fleet, analysis })
     }
 
     /// A server error status as the CLI error to report.
@@ -100,6 +106,17 @@ impl Connection {
             }
             page_token = page.next_page_token;
         }
+    }
+
+    /// The results of `key` for `phase` (1-based; 0 is the current phase).
+    pub async fn results(
+        &mut self,
+        key: &str,
+        phase: i32,
+    ) -> Result<pb::GetResultsResponse, CliError> {
+        let request = pb::GetResultsRequest { experiment_key: key.to_owned(), phase };
+        let response = self.analysis.get_results(request).await;
+        Ok(response.map_err(|status| self.refused(status))?.into_inner())
     }
 
     /// The current version of `key`.

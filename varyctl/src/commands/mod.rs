@@ -6,6 +6,7 @@ mod assign;
 mod edit;
 mod experiments;
 mod lifecycle;
+mod results;
 
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -27,6 +28,7 @@ pub(crate) async fn dispatch(
         Command::Version(args) => version(args, settings, term).await,
         Command::Apply(args) => apply::apply(args, &mut connect(settings).await?, term).await,
         Command::Diff(args) => experiments::diff(args, &mut connect(settings).await?, term).await,
+        Command::Results(args) => results::results(args, &mut connect(settings).await?, term).await,
         Command::Agents(AgentsCommand::List) => {
             agents::list(&mut connect(settings).await?, term).await
         }

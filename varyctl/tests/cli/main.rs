@@ -5,6 +5,7 @@
 mod apply;
 mod errors;
 mod lifecycle;
+mod results;
 mod sidecar;
 
 use std::{path::Path, process::Stdio};
