@@ -15,6 +15,7 @@ pub mod fleet_view;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod results_table;
 pub mod results_view;
 pub mod settings;
 pub mod view;

@@ -1,11 +1,8 @@
 //! `results`: an experiment's analysis from the control plane's AnalysisService.
 
 use crate::{
-    cli::ResultsArgs,
-    client::Connection,
-    error::CliError,
-    output::Term,
-    results_view::{ResultsView, print_results},
+    cli::ResultsArgs, client::Connection, error::CliError, output::Term,
+    results_table::print_results, results_view::ResultsView,
 };
 
 /// `results KEY [--phase N]`: the tables a PM reads, or the full response as JSON/YAML.
