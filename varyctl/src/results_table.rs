@@ -294,4 +294,50 @@ mod tests {
         assert_eq!(role_name(roles[0]), "PRIMARY");
         assert_eq!(role_name(roles[2]), "GUARDRAIL");
     }
+
+    #[test]
+    fn a_broken_split_and_a_breached_guardrail_are_spelled_out() {
+        let response = pb::GetResultsResponse {
+            experiment_key: "ymal".into(),
+            version: 3,
+            phase: 2,
+            phases: vec![
+                pb::Phase { number: 1, reason: "start".into(), ..Default::default() },
+                pb::Phase { number: 2, reason: "weights changed".into(), ..Default::default() },
+            ],
+            sample_ratio: Some(pb::SampleRatioCheck {
+                chi_square: 40.0,
+                p_value: 2e-10,
+                mismatch: true,
+            }),
+            units_in_several_variants: 7,
+            forced_exposures: 3,
+            guardrails: vec![pb::GuardrailCheck {
+                metric_key: "page_load_ms".into(),
+                variant_key: "treatment".into(),
+                max_relative_degradation: 0.05,
+                action: pb::GuardrailAction::Pause as i32,
+                breached: true,
+                detail: "relative change +9.0% [+6.1%, +11.9%] beyond +5.0%".into(),
+            }],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut term =
+            Term { format: crate::cli::OutputFormat::Table, out: &mut out, err: &mut err };
+        print_results(&mut term, &response);
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("Phase:         2 of 2"), "{text}");
+        assert!(text.contains("reason: weights changed"), "{text}");
+        assert!(
+            text.contains("MISMATCH: do not trust these results (chi-square 40.00, p <0.0001)"),
+            "{text}"
+        );
+        assert!(text.contains("7 units in several variants, 3 forced exposures"), "{text}");
+        let guardrail = text.lines().find(|line| line.starts_with("page_load_ms")).expect("row");
+        for cell in ["treatment", "BREACHED", "PAUSE", "beyond +5.0%"] {
+            assert!(guardrail.contains(cell), "{guardrail}");
+        }
+    }
 }
