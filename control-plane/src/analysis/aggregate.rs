@@ -176,12 +176,14 @@ pub async fn metrics_sums(
 ) -> Result<Vec<BTreeMap<String, VariantSums>>, Error> {
     let mut client = pool.get().await?;
     // The planner cannot estimate how many exposed units survive the one-variant filter
-    // and, guessing few, would probe the outcomes index once per unit: linear with a
-    // large constant. Hash joins over the whole window are what this query wants; say so
-    // for this read-only transaction only, with the memory for a million-unit hash table.
+    // and, guessing few, would probe the outcomes index once per unit and sort the units
+    // to group them: linear with a large constant, and a sort. Hash joins and hash
+    // aggregation over the whole window are what this query wants (2x faster at 200,000
+    // units than with sorting); say so for this read-only transaction only, with the
+    // memory for a million-unit hash table.
     let transaction = client.build_transaction().read_only(true).start().await?;
     transaction
-        .batch_execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'")
+        .batch_execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '256MB'")
         .await?;
     let mut event_types: Vec<&str> = Vec::new();
     let mut per_metric: Vec<(&str, Option<&str>, Option<f64>)> = Vec::new();
