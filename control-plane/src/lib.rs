@@ -6,7 +6,6 @@ pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod db;
-pub mod diff;
 pub mod distribution;
 pub mod error;
 pub mod fleet;

@@ -6,6 +6,7 @@
 //! task or holds random state. The control plane and the edge agent bring those.
 
 pub mod assign;
+pub mod diff;
 pub mod model;
 
 /// Generated protobuf and gRPC types for the `vary.v1` package.

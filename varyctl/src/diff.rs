@@ -1,53 +1,8 @@
-//! Field-level differences between two JSON documents, with the same path notation the
-//! server's DiffExperimentVersions uses (`spec.variants[1].weight`), so client-side and
-//! server-side diffs read alike.
+//! How varyctl shows field-level differences; the differences themselves come from
+//! `vary_proto::diff`, the same code the server's DiffExperimentVersions runs.
 
-use serde::Serialize;
 use serde_json::Value;
-
-/// One field that differs; `None` where the field is absent on that side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    /// Dotted path with `[i]` for list items.
-    pub path: String,
-    /// The value now (on the server, or in the older version).
-    pub before: Option<Value>,
-    /// The value wanted (in the file, or in the newer version).
-    pub after: Option<Value>,
-}
-
-/// Every leaf that differs between `before` and `after`, under `prefix`, in key order.
-pub fn diff(prefix: &str, before: &Value, after: &Value) -> Vec<FieldChange> {
-    let mut changes = Vec::new();
-    diff_into(prefix.to_owned(), Some(before), Some(after), &mut changes);
-    changes
-}
-
-fn diff_into(
-    path: String,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    out: &mut Vec<FieldChange>,
-) {
-    match (before, after) {
-        (Some(Value::Object(old)), Some(Value::Object(new))) => {
-            let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                diff_into(child, old.get(key), new.get(key), out);
-            }
-        }
-        (Some(Value::Array(old)), Some(Value::Array(new))) => {
-            for index in 0..old.len().max(new.len()) {
-                diff_into(format!("{path}[{index}]"), old.get(index), new.get(index), out);
-            }
-        }
-        (old, new) if old == new => {}
-        (old, new) => out.push(FieldChange { path, before: old.cloned(), after: new.cloned() }),
-    }
-}
+pub use vary_proto::diff::{FieldChange, diff};
 
 /// `spec.variants[1].weight: 50.0 -> 10.0` (`(absent)` for a missing side).
 pub fn describe(change: &FieldChange) -> String {

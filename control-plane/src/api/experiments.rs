@@ -8,10 +8,10 @@ use vary_proto::{
 
 use super::actor::Actor;
 use super::convert::{diffable, experiment_to_pb, version_to_pb};
-use crate::diff::diff;
 use crate::error::Error;
 use crate::lifecycle;
 use crate::store::{Change, ExperimentFilter, PageToken, Store};
+use vary_proto::diff::diff;
 
 /// Serves experiment CRUD, history and lifecycle from the store.
 #[derive(Debug, Clone)]
@@ -205,7 +205,7 @@ impl ExperimentService for ExperimentApi {
         let to = parse_version("to_version", message.to_version)?;
         let older = self.store.get_version(&message.key, from).await?;
         let newer = self.store.get_version(&message.key, to).await?;
-        let changes = diff(&diffable(&older.experiment), &diffable(&newer.experiment))
+        let changes = diff("", &diffable(&older.experiment), &diffable(&newer.experiment))
             .into_iter()
             .map(|change| pb::FieldChange {
                 path: change.path,

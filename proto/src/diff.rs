@@ -1,26 +1,25 @@
-//! Field-level differences between two versions of an experiment, for reviews and the
-//! `varyctl diff` view.
+//! Field-level differences between two JSON documents (`spec.variants[1].weight`), shared
+//! by the control plane's DiffExperimentVersions and varyctl's apply/diff/edit, so both
+//! sides name fields the same way.
 
+use serde::Serialize;
 use serde_json::Value;
 
-/// One field that differs: its path (`spec.variants[1].weight`) and both sides; `None`
-/// where the field is absent on that side.
-#[derive(Debug, Clone, PartialEq)]
+/// One field that differs; `None` where the field is absent on that side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldChange {
     /// Dotted path with `[i]` for list items.
     pub path: String,
-    /// The older value.
+    /// The value now (on the server, or in the older version).
     pub before: Option<Value>,
-    /// The newer value.
+    /// The value wanted (in the file, or in the newer version).
     pub after: Option<Value>,
 }
 
-/// Every leaf that differs between `before` and `after`, in document order. Objects are
-/// compared key by key, lists item by item (a list that grew or shrank reports the
-/// extra items as added or removed).
-pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
+/// Every leaf that differs between `before` and `after`, under `prefix`, in key order.
+pub fn diff(prefix: &str, before: &Value, after: &Value) -> Vec<FieldChange> {
     let mut changes = Vec::new();
-    diff_into(String::new(), Some(before), Some(after), &mut changes);
+    diff_into(prefix.to_owned(), Some(before), Some(after), &mut changes);
     changes
 }
 
@@ -63,7 +62,7 @@ mod tests {
         let after =
             json!({"spec": {"variants": [{"key": "a", "weight": 1}, {"key": "b", "weight": 3}]}});
         assert_eq!(
-            diff(&before, &after),
+            diff("", &before, &after),
             vec![FieldChange {
                 path: "spec.variants[1].weight".into(),
                 before: Some(json!(1)),
@@ -74,7 +73,7 @@ mod tests {
 
     #[test]
     fn added_and_removed_fields_have_one_side_missing() {
-        let changes = diff(&json!({"a": 1, "list": [1]}), &json!({"b": 2, "list": [1, 2]}));
+        let changes = diff("", &json!({"a": 1, "list": [1]}), &json!({"b": 2, "list": [1, 2]}));
         let paths: Vec<(&str, bool, bool)> = changes
             .iter()
             .map(|c| (c.path.as_str(), c.before.is_some(), c.after.is_some()))
@@ -85,6 +84,6 @@ mod tests {
     #[test]
     fn identical_documents_have_no_changes() {
         let doc = json!({"spec": {"name": "x", "variants": [1, 2]}});
-        assert!(diff(&doc, &doc).is_empty());
+        assert!(diff("", &doc, &doc).is_empty());
     }
 }
