@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 
 use clap::{Parser, ValueEnum};
 
-use crate::error::Error;
+use crate::{error::Error, forward::flags::EventFlags};
 
 /// Longest agent id the control plane accepts (`AgentHello.agent_id`), in characters.
 pub const MAX_AGENT_ID_CHARS: usize = 200;
@@ -55,6 +55,9 @@ pub struct Config {
     /// Longest a graceful shutdown waits for in-flight requests.
     #[arg(long, env = "VARY_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// Event queueing, batching and spooling (exposures and outcomes).
+    #[command(flatten)]
+    pub events: EventFlags,
 }
 
 /// Log output format.
@@ -88,6 +91,7 @@ impl Config {
             first_message_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(35),
             shutdown_grace: Duration::from_secs(10),
+            events: EventFlags::default(),
         }
     }
 
@@ -130,7 +134,7 @@ impl Config {
                 return invalid(field, "must be > 0".to_owned());
             }
         }
-        Ok(())
+        self.events.validate()
     }
 
     /// The agent id: the flag, else `POD_NAME`, else the hostname, else a fixed name.

@@ -77,6 +77,9 @@ pub enum Error {
         /// Which check failed.
         reason: String,
     },
+    /// The event pipeline could not start (spool directory, control-plane address).
+    #[error("start event forwarding")]
+    Events(#[from] crate::forward::StartError),
     /// The gRPC server failed.
     #[error("grpc server")]
     Serve(#[from] tonic::transport::Error),

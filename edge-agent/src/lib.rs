@@ -4,12 +4,16 @@
 //!
 //! Code map: [`config`] (flags), [`sync`] (the Watch client), [`snapshot`] (the served
 //! snapshot, lock-free), [`lkg`] (the last-known-good file), [`serve`] and [`respond`]
-//! (the gRPC service), [`server`] (router, health), [`backoff`], [`convert`] (pb → model).
+//! (the gRPC service), [`server`] (router, health), [`backoff`], [`convert`] (pb → model);
+//! events: [`capture`] (the `EventCaptureService` API and the `Assign` exposure hook) and
+//! [`forward`] (queue, batches, spool, forwarding to the control plane).
 
 pub mod backoff;
+pub mod capture;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod forward;
 pub mod lkg;
 pub mod respond;
 pub mod serve;
@@ -19,7 +23,10 @@ pub mod snapshot;
 pub mod sync;
 pub mod telemetry;
 
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +38,7 @@ pub use sync::Hooks;
 
 use crate::{
     backoff::Backoff,
+    forward::Forwarding,
     snapshot::SnapshotStore,
     sync::{SyncSettings, Syncer},
 };
@@ -40,7 +48,8 @@ use crate::{
 /// Health is NOT_SERVING until a snapshot is loaded (from the stream, or from the
 /// last-known-good file when the control plane is unreachable), then SERVING, and stays
 /// so on control-plane disconnects. On shutdown: health NOT_SERVING, stop accepting, let
-/// in-flight calls finish, end the Watch stream.
+/// in-flight calls finish, end the Watch stream, then send the queued events or spool them
+/// (by half the grace period after the shutdown began, leaving the rest for the fsync).
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -63,11 +72,18 @@ pub async fn run_with_hooks(
     let cancel = CancellationToken::new();
 
     let agent_id = config.resolved_agent_id();
+    let backoff = Backoff { min: config.backoff_min, max: config.backoff_max };
+    let (events, forwarding) = Forwarding::start(config.events.settings(
+        &config.control_plane_addr,
+        &agent_id,
+        &config.state_dir,
+        backoff,
+    ))?;
     let settings = SyncSettings {
         endpoint: config.control_plane_addr.clone(),
         agent_id: agent_id.clone(),
         labels: config.label_map(),
-        backoff: Backoff { min: config.backoff_min, max: config.backoff_max },
+        backoff,
         first_message_timeout: config.first_message_timeout,
         idle_timeout: config.idle_timeout,
         state_dir: config.state_dir.clone(),
@@ -83,14 +99,17 @@ pub async fn run_with_hooks(
         cancel.clone(),
     ));
 
+    let shutdown_began = Arc::new(OnceLock::new());
     let drain = {
         let cancel = cancel.clone();
         let reporter = reporter.clone();
+        let shutdown_began = shutdown_began.clone();
         async move {
             tokio::select! {
                 () = shutdown => {}
                 () = cancel.cancelled() => {}
             }
+            let _ = shutdown_began.set(tokio::time::Instant::now());
             tracing::info!("shutting down: health NOT_SERVING, draining requests");
             cancel.cancel();
             server::set_health(&reporter, ServingStatus::NotServing).await;
@@ -98,9 +117,15 @@ pub async fn run_with_hooks(
     };
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, agent_id = %agent_id, "edge agent listening");
-    let served = server::serve(listener, serve::AssignApi::new(store), health_service, drain).await;
+    let assign = serve::AssignApi::new(store).with_events(events.clone());
+    let capture = capture::CaptureApi::new(events);
+    let served = server::serve(listener, assign, capture, health_service, drain).await;
     cancel.cancel();
     health_task.abort();
+    // The server has stopped, so no event arrives after the queue is drained.
+    let began = shutdown_began.get().copied().unwrap_or_else(tokio::time::Instant::now);
+    let counters = forwarding.flush_or_spool(began + config.shutdown_grace / 2).await;
+    tracing::info!(?counters, "events sent or spooled");
     if let Err(join_error) = sync_task.await
         && join_error.is_panic()
     {

@@ -12,7 +12,7 @@ use vary_proto::{
     pb::{self, assignment_service_server::AssignmentService},
 };
 
-use crate::{respond, snapshot::SnapshotStore};
+use crate::{capture, forward::EventSink, respond, snapshot::SnapshotStore};
 
 /// Most experiment keys one request may name.
 pub const MAX_REQUESTED_KEYS: usize = 1_000;
@@ -21,10 +21,12 @@ pub const MAX_ATTRIBUTES: usize = 256;
 /// Longest context value or attribute name/value, in bytes.
 pub const MAX_CONTEXT_VALUE_LEN: usize = 1_024;
 
-/// The service; holds only the shared store.
+/// The service; holds only the shared store and the event sink.
 #[derive(Debug, Clone)]
 pub struct AssignApi {
     store: Arc<SnapshotStore>,
+    /// Where exposures go; `None` records none.
+    events: Option<EventSink>,
 }
 
 // === impl AssignApi ===
@@ -32,7 +34,12 @@ pub struct AssignApi {
 impl AssignApi {
     /// Answers from `store`.
     pub fn new(store: Arc<SnapshotStore>) -> Self {
-        Self { store }
+        Self { store, events: None }
+    }
+
+    /// Also records exposures into `events` (see [`capture::record_assign_exposures`]).
+    pub fn with_events(self, events: EventSink) -> Self {
+        Self { events: Some(events), ..self }
     }
 }
 
@@ -43,6 +50,7 @@ impl AssignmentService for AssignApi {
         request: Request<pb::AssignRequest>,
     ) -> Result<Response<pb::AssignResponse>, Status> {
         let message = request.into_inner();
+        let log_exposure = message.log_exposure;
         let request = engine_request(
             message.user_id,
             message.session_id,
@@ -53,6 +61,9 @@ impl AssignmentService for AssignApi {
         let served = current.as_ref().ok_or_else(not_loaded)?;
         let now = OffsetDateTime::now_utc();
         let result = served.compiled.evaluate(&request, now);
+        if let Some(events) = &self.events {
+            capture::record_assign_exposures(events, log_exposure, &request, &result, now);
+        }
         let staleness = self.store.staleness(now);
         tracing::debug!(revision = result.revision, assigned = result.assignments.len(), "assign");
         Ok(Response::new(respond::assign_response(

@@ -1,5 +1,5 @@
-//! The gRPC server: health, reflection and `AssignmentService` on one listener, and the
-//! health transitions.
+//! The gRPC server: health, reflection, `AssignmentService` and `EventCaptureService` on one
+//! listener, and the health transitions.
 
 use std::{future::Future, time::Duration};
 
@@ -7,17 +7,23 @@ use tokio::{net::TcpListener, sync::watch};
 use tokio_util::sync::CancellationToken;
 use tonic::{server::NamedService, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
-use vary_proto::pb::assignment_service_server::AssignmentServiceServer;
+use vary_proto::pb::{
+    assignment_service_server::AssignmentServiceServer,
+    event_capture_service_server::EventCaptureServiceServer,
+};
 
-use crate::{error::Error, serve::AssignApi};
+use crate::{capture::CaptureApi, error::Error, serve::AssignApi};
 
 /// Largest request or response message accepted, in bytes. Assign requests are small;
 /// the bound keeps a misbehaving client from making the agent allocate much.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// The services whose health is reported, besides the empty (whole-server) name.
-pub fn health_checked_services() -> [&'static str; 1] {
-    [<AssignmentServiceServer<AssignApi> as NamedService>::NAME]
+pub fn health_checked_services() -> [&'static str; 2] {
+    [
+        <AssignmentServiceServer<AssignApi> as NamedService>::NAME,
+        <EventCaptureServiceServer<CaptureApi> as NamedService>::NAME,
+    ]
 }
 
 /// Marks the server and every service as `status`. Set explicitly for "" too: tonic-health
@@ -53,6 +59,7 @@ pub async fn serving_once_loaded(
 pub async fn serve(
     listener: TcpListener,
     assign: AssignApi,
+    capture: CaptureApi,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
@@ -65,12 +72,16 @@ pub async fn serve(
     let assign_service = AssignmentServiceServer::new(assign)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let capture_service = EventCaptureServiceServer::new(capture)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
         .timeout(Duration::from_secs(5))
         .add_service(health)
         .add_service(reflection)
         .add_service(assign_service)
+        .add_service(capture_service)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
