@@ -16,6 +16,8 @@ does, reading the flags' environment names from the binaries' sources:
 - every VARY_* variable set on a Vary container is one its binary reads;
 - the agent is a native sidecar (init container, restartPolicy Always), its state dir is
   an emptyDir larger than its spool bound, its token comes from a Secret;
+- an HPA owns its Deployment's replica count (no spec.replicas), keeps two or more, and
+  a PodDisruptionBudget covers the pods;
 - every container runs as non-root, read-only root filesystem, no capabilities, no
   privilege escalation, with CPU and memory requests and limits;
 - alert rules: structure, severities, known metric names, runbook anchors that exist in
@@ -209,10 +211,39 @@ def check_manifests(
 ) -> None:
     vary_workloads = 0
     for file, docs in docs_by_file.items():
+        check_scaling(file, docs, report)
         for workload, pod in pod_templates(docs):
             where = f"{file}: {workload}"
             vary_workloads += check_pod(where, pod, docs, env_names, report)
     report.check(vary_workloads > 0, "rendered manifests", "no Vary container found at all")
+
+
+def check_scaling(file: str, docs: list[dict[str, Any]], report: Report) -> None:
+    """An HPA owns its Deployment's replica count, keeps two or more replicas, and a PDB
+    covers the same pods."""
+    deployments = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Deployment"}
+    budgets = [d for d in docs if d.get("kind") == "PodDisruptionBudget"]
+    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+        where = f"{file}: HorizontalPodAutoscaler/{hpa['metadata']['name']}"
+        target = deployments.get(hpa["spec"]["scaleTargetRef"]["name"])
+        report.check(target is not None, where, "its target Deployment is not in the output")
+        if target is None:
+            continue
+        report.check(
+            "replicas" not in target["spec"],
+            where,
+            "the Deployment sets spec.replicas: every apply would reset the HPA's count",
+        )
+        report.check(hpa["spec"].get("minReplicas", 1) >= 2, where, "minReplicas below 2")
+        pod_labels = target["spec"]["template"]["metadata"]["labels"]
+        report.check(
+            any(
+                all(pod_labels.get(k) == v for k, v in b["spec"]["selector"]["matchLabels"].items())
+                for b in budgets
+            ),
+            where,
+            "no PodDisruptionBudget selects the Deployment's pods",
+        )
 
 
 def check_pod(
@@ -622,6 +653,11 @@ def self_test(
             manifest_break(
                 "example-shop", "vary-edge-agent", lambda d, p, c: set_env(c, "VARY_SHUTDOWN_GRACE", "45s")
             ),
+        ),
+        (
+            "a replica count that fights the HPA",
+            "the Deployment sets spec.replicas",
+            manifest_break("prod", "control-plane", lambda d, p, c: d["spec"].update(replicas=3)),
         ),
         (
             "a misspelt flag",
