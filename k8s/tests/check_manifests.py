@@ -142,16 +142,10 @@ def known_env(repo: Path) -> dict[str, set[str]]:
 def pod_templates(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for doc in docs:
         if doc.get("kind") in WORKLOAD_KINDS:
-            spec = doc["spec"]
-            if doc["kind"] == "Job":
-                yield f"Job/{doc['metadata']['name']}", spec["template"]["spec"]
-            else:
-                yield f"{doc['kind']}/{doc['metadata']['name']}", spec["template"]["spec"]
+            yield f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"]
 
 
-def resolved_env(
-    container: dict[str, Any], docs: list[dict[str, Any]]
-) -> dict[str, str | None]:
+def resolved_env(container: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, str | None]:
     """The container's environment: literal values, None for values from elsewhere."""
     env: dict[str, str | None] = {}
     config_maps = {
@@ -259,9 +253,7 @@ def check_pod(
     all_containers = [(c, False) for c in pod.get("containers", [])] + [
         (c, True) for c in pod.get("initContainers", [])
     ]
-    main_prestop = max(
-        (prestop_sleep(c) for c in pod.get("containers", [])), default=0
-    )
+    main_prestop = max((prestop_sleep(c) for c in pod.get("containers", [])), default=0)
     for container, is_init in all_containers:
         cwhere = f"{where}: container {container['name']}"
         check_security(cwhere, container, pod_security, report)
@@ -316,9 +308,7 @@ def check_security(
     resources = container.get("resources", {})
     for kind in ("requests", "limits"):
         for resource in ("cpu", "memory"):
-            report.check(
-                resource in resources.get(kind, {}), where, f"no {resource} {kind[:-1]}"
-            )
+            report.check(resource in resources.get(kind, {}), where, f"no {resource} {kind[:-1]}")
 
 
 def container_ports(container: dict[str, Any]) -> dict[str | int, int]:
@@ -454,7 +444,9 @@ def check_agent(
         return
     volume = next((v for v in pod.get("volumes", []) if v["name"] == mount["name"]), {})
     empty_dir = volume.get("emptyDir")
-    report.check(empty_dir is not None, where, f"the state dir volume {mount['name']} is not an emptyDir")
+    report.check(
+        empty_dir is not None, where, f"the state dir volume {mount['name']} is not an emptyDir"
+    )
     if empty_dir is None:
         return
     limit = empty_dir.get("sizeLimit")
@@ -507,7 +499,9 @@ def check_rules(rules: dict[str, Any], anchors: set[str], report: Report) -> lis
                     f"`for: {rule['for']}` is not a Prometheus duration",
                 )
             severity = rule.get("labels", {}).get("severity")
-            report.check(severity in SEVERITIES, where, f"severity {severity!r} not in {SEVERITIES}")
+            report.check(
+                severity in SEVERITIES, where, f"severity {severity!r} not in {SEVERITIES}"
+            )
             annotations = rule.get("annotations", {})
             report.check(bool(annotations.get("summary")), where, "no summary annotation")
             runbook = annotations.get("runbook", "")
@@ -611,14 +605,18 @@ def self_test(
             "control plane listening on a port that is no containerPort",
             "VARY_LISTEN_ADDR port 7071",
             manifest_break(
-                "dev", "control-plane", lambda d, p, c: set_env(c, "VARY_LISTEN_ADDR", "0.0.0.0:7071")
+                "dev",
+                "control-plane",
+                lambda d, p, c: set_env(c, "VARY_LISTEN_ADDR", "0.0.0.0:7071"),
             ),
         ),
         (
             "control plane listening on loopback only",
             "binds one address only",
             manifest_break(
-                "prod", "control-plane", lambda d, p, c: set_env(c, "VARY_LISTEN_ADDR", "127.0.0.1:7070")
+                "prod",
+                "control-plane",
+                lambda d, p, c: set_env(c, "VARY_LISTEN_ADDR", "127.0.0.1:7070"),
             ),
         ),
         (
@@ -627,13 +625,17 @@ def self_test(
             manifest_break(
                 "example-shop",
                 "vary-edge-agent",
-                lambda d, p, c: c.update(env=[e for e in c["env"] if e["name"] != "VARY_METRICS_ADDR"]),
+                lambda d, p, c: c.update(
+                    env=[e for e in c["env"] if e["name"] != "VARY_METRICS_ADDR"]
+                ),
             ),
         ),
         (
             "grace period shorter than the control plane's drain",
             "terminationGracePeriodSeconds 20",
-            manifest_break("dev", "control-plane", lambda d, p, c: p.update(terminationGracePeriodSeconds=20)),
+            manifest_break(
+                "dev", "control-plane", lambda d, p, c: p.update(terminationGracePeriodSeconds=20)
+            ),
         ),
         (
             "drain longer than the liveness window",
@@ -651,7 +653,9 @@ def self_test(
             "grace period shorter than the agent's drain",
             "the agent's VARY_SHUTDOWN_GRACE 45",
             manifest_break(
-                "example-shop", "vary-edge-agent", lambda d, p, c: set_env(c, "VARY_SHUTDOWN_GRACE", "45s")
+                "example-shop",
+                "vary-edge-agent",
+                lambda d, p, c: set_env(c, "VARY_SHUTDOWN_GRACE", "45s"),
             ),
         ),
         (
@@ -669,13 +673,17 @@ def self_test(
         (
             "agent as an ordinary container",
             "native sidecar",
-            manifest_break("sidecar-only", "vary-edge-agent", lambda d, p, c: c.pop("restartPolicy")),
+            manifest_break(
+                "sidecar-only", "vary-edge-agent", lambda d, p, c: c.pop("restartPolicy")
+            ),
         ),
         (
             "spool bound above the state dir's size",
             "does not fit the state dir's sizeLimit",
             manifest_break(
-                "sidecar-only", "vary-edge-agent", lambda d, p, c: set_env(c, "VARY_SPOOL_MAX_MIB", "4096")
+                "sidecar-only",
+                "vary-edge-agent",
+                lambda d, p, c: set_env(c, "VARY_SPOOL_MAX_MIB", "4096"),
             ),
         ),
         (
@@ -696,20 +704,27 @@ def self_test(
             "a runbook link to a missing section",
             "is not a section of",
             rules_break(
-                lambda r: first_rule(r)["annotations"].update(runbook="docs/operations.md#no-such-section")
+                lambda r: first_rule(r)["annotations"].update(
+                    runbook="docs/operations.md#no-such-section"
+                )
             ),
         ),
         (
             "PromQL that does not parse",
             "PromQL",
-            rules_break(lambda r: first_rule(r).update(expr="sum(rate(vary_agents_connected[5m]) >"), parse=True),
+            rules_break(
+                lambda r: first_rule(r).update(expr="sum(rate(vary_agents_connected[5m]) >"),
+                parse=True,
+            ),
         ),
     ]
     missed = []
     for description, expected, run in cases:
         problems = run().problems
         if not any(expected in problem for problem in problems):
-            missed.append(f"{description}: expected a problem containing {expected!r}, got {problems}")
+            missed.append(
+                f"{description}: expected a problem containing {expected!r}, got {problems}"
+            )
     return missed, len(cases)
 
 
@@ -736,14 +751,18 @@ def main() -> int:
     for binary, names in PENDING_ENV.items():
         still_pending = sorted(names - env_names[binary])
         if still_pending:
-            print(f"note: not yet in vary-{binary}'s sources, accepted as pending: {', '.join(still_pending)}")
+            print(
+                f"note: not yet in vary-{binary}'s sources, accepted as pending: {', '.join(still_pending)}"
+            )
     for problem in report.problems:
         print(f"FAIL {problem}")
     for miss in missed:
         print(f"SELF-TEST MISSED {miss}")
     failed = len(report.problems) + len(missed)
-    print(f"check_manifests: {report.checked - len(report.problems)} checks passed, "
-          f"{len(report.problems)} failed; self-test: {breaks - len(missed)} of {breaks} breaks caught")
+    print(
+        f"check_manifests: {report.checked - len(report.problems)} checks passed, "
+        f"{len(report.problems)} failed; self-test: {breaks - len(missed)} of {breaks} breaks caught"
+    )
     return 1 if failed else 0
 
 
