@@ -13,6 +13,8 @@ const PROTO_FILES: &[&str] = &[
     "vary/v1/assignment.proto",
     "vary/v1/event.proto",
     "vary/v1/analysis.proto",
+    "vary/v1/auth.proto",
+    "vary/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

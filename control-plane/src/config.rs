@@ -1,6 +1,6 @@
 //! The control plane's configuration: flags with environment fallbacks, parsed once.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -21,12 +21,19 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the gRPC server (the default).
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the first admin API token, once: refused while a live admin token exists.
+    /// Applies migrations first.
+    BootstrapToken {
+        /// The principal the token acts as.
+        #[arg(long, default_value = "admin")]
+        principal: String,
+    },
 }
 
 /// Everything the server needs to start.
@@ -65,6 +72,18 @@ pub struct Config {
     /// How often the head revision is polled, as a backstop to LISTEN/NOTIFY.
     #[arg(long, env = "VARY_CONFIG_POLL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub config_poll_interval: Duration,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key. Re-read on change.
+    #[arg(long, env = "VARY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert. Re-read on change.
+    #[arg(long, env = "VARY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA bundle (PEM): mutual TLS.
+    #[arg(long, env = "VARY_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// How often the TLS files are checked for changes.
+    #[arg(long, env = "VARY_TLS_RELOAD_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub tls_reload_interval: Duration,
 }
 
 /// Log output format.
@@ -94,6 +113,15 @@ impl Config {
             .clone()
             .or_else(|| std::env::var("HOSTNAME").ok().filter(|name| !name.is_empty()))
             .unwrap_or_else(|| format!("control-plane-{}", std::process::id()))
+    }
+
+    /// The TLS files, when TLS is on.
+    pub fn tls_files(&self) -> Option<crate::server::tls::TlsFiles> {
+        Some(crate::server::tls::TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+        })
     }
 
     /// Agents silent for this long are shown as disconnected: three missed heartbeats.

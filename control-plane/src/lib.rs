@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod distribution;
@@ -34,6 +35,11 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Unusable TLS files stop the start-up here, before anything listens.
+    let tls = config
+        .tls_files()
+        .map(|files| server::tls::ReloadingTls::load(files).map(std::sync::Arc::new))
+        .transpose()?;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     server::set_health(&reporter, ServingStatus::NotServing).await;
     let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
@@ -58,6 +64,9 @@ pub async fn run(
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
         events: api::EventIngestApi::new(pool.clone()),
         analysis: api::AnalysisApi::new(store.clone(), pool.clone()),
+        auth: api::AuthApi::new(auth::TokenStore::new(pool.clone())),
+        audit: api::AuditApi::new(store.clone()),
+        tokens: auth::TokenStore::new(pool.clone()),
     };
     let writer_stop = CancellationToken::new();
     let fleet_writer =
@@ -85,8 +94,15 @@ pub async fn run(
             cancel.cancel();
         }
     };
-    tracing::info!(addr = %listener.local_addr()?, "control plane listening");
-    let served = server::serve(listener, services, health_service, drain).await;
+    if let Some(tls) = &tls {
+        tokio::spawn(server::tls::watch_files(
+            tls.clone(),
+            config.tls_reload_interval,
+            cancel.clone(),
+        ));
+    }
+    tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "control plane listening");
+    let served = server::serve(listener, tls, services, health_service, drain).await;
     cancel.cancel();
     start_up.abort();
     // Record the disconnects of the streams that just ended, within a bound.

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => db::run_migrations(&cli.config.database_url).await,
+        Command::BootstrapToken { principal } => bootstrap_token(&cli.config, &principal).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,6 +30,27 @@ async fn main() -> ExitCode {
             tracing::error!(error = ?error, "control plane failed");
             ExitCode::from(if error.is::<std::net::AddrParseError>() { EX_CONFIG } else { 1 })
         }
+    }
+}
+
+/// Prints the first admin token on stdout (and nothing else there, so scripts can capture
+/// it); refuses when one exists, so the command cannot mint admins behind anyone's back.
+async fn bootstrap_token(
+    config: &vary_control_plane::Config,
+    principal: &str,
+) -> anyhow::Result<()> {
+    db::run_migrations(&config.database_url).await?;
+    let pool = db::connect_pool(&config.database_url, 1)?;
+    let tokens = vary_control_plane::auth::TokenStore::new(pool);
+    match tokens.bootstrap_admin(principal).await? {
+        Some(secret) => {
+            println!("{secret}");
+            Ok(())
+        }
+        None => anyhow::bail!(
+            "a live admin token exists already: ask its holder for one \
+             (varyctl tokens create), or revoke it first"
+        ),
     }
 }
 

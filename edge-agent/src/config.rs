@@ -58,6 +58,54 @@ pub struct Config {
     /// Event queueing, batching and spooling (exposures and outcomes).
     #[command(flatten)]
     pub events: EventFlags,
+    /// API token (role `agent`) presented to the control plane on every call.
+    #[arg(long, env = "VARY_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+    /// CA bundle (PEM) that signed the control plane's certificate; required for an
+    /// https:// control-plane address.
+    #[arg(long, env = "VARY_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; needs --tls-client-key.
+    #[arg(long, env = "VARY_TLS_CLIENT_CERT", requires = "tls_client_key")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// Client certificate's private key (PEM) for mutual TLS; needs --tls-client-cert.
+    #[arg(long, env = "VARY_TLS_CLIENT_KEY", requires = "tls_client_cert")]
+    pub tls_client_key: Option<PathBuf>,
+    /// Require this token (`authorization: Bearer <token>`) on the agent's own API
+    /// (health stays open for probes). Off by default: the API listens on localhost.
+    #[arg(long, env = "VARY_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<Secret>,
+}
+
+/// A secret from the command line or environment: usable, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself: for the wire, never for a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(secret: &str) -> Result<Self, Self::Err> {
+        Ok(Self(secret.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// Log output format.
@@ -92,6 +140,11 @@ impl Config {
             idle_timeout: Duration::from_secs(35),
             shutdown_grace: Duration::from_secs(10),
             events: EventFlags::default(),
+            token: None,
+            tls_ca: None,
+            tls_client_cert: None,
+            tls_client_key: None,
+            api_token: None,
         }
     }
 
@@ -119,6 +172,25 @@ impl Config {
                 "control_plane_addr",
                 format!("is not a valid URI: {:?}", self.control_plane_addr),
             );
+        }
+        let https = self.control_plane_addr.starts_with("https://");
+        if https && self.tls_ca.is_none() {
+            return invalid(
+                "tls_ca",
+                "is required for an https:// control-plane address (VARY_TLS_CA)".to_owned(),
+            );
+        }
+        if !https && (self.tls_ca.is_some() || self.tls_client_cert.is_some()) {
+            return invalid(
+                "control_plane_addr",
+                "must be https:// when TLS files are given".to_owned(),
+            );
+        }
+        if self.token.as_ref().is_some_and(|token| token.expose().trim().is_empty()) {
+            return invalid("token", "must not be empty".to_owned());
+        }
+        if self.api_token.as_ref().is_some_and(|token| token.expose().trim().is_empty()) {
+            return invalid("api_token", "must not be empty".to_owned());
         }
         if self.backoff_min.is_zero() || self.backoff_min > self.backoff_max {
             return invalid(

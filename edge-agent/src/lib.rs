@@ -8,12 +8,14 @@
 //! events: [`capture`] (the `EventCaptureService` API and the `Assign` exposure hook) and
 //! [`forward`] (queue, batches, spool, forwarding to the control plane).
 
+pub mod api_token;
 pub mod backoff;
 pub mod capture;
 pub mod config;
 pub mod convert;
 pub mod error;
 pub mod forward;
+pub mod link;
 pub mod lkg;
 pub mod respond;
 pub mod serve;
@@ -72,15 +74,12 @@ pub async fn run_with_hooks(
     let cancel = CancellationToken::new();
 
     let agent_id = config.resolved_agent_id();
+    let link = link::ControlPlaneLink::from_config(&config)?;
     let backoff = Backoff { min: config.backoff_min, max: config.backoff_max };
-    let (events, forwarding) = Forwarding::start(config.events.settings(
-        &config.control_plane_addr,
-        &agent_id,
-        &config.state_dir,
-        backoff,
-    ))?;
+    let (events, forwarding) =
+        Forwarding::start(config.events.settings(&link, &agent_id, &config.state_dir, backoff))?;
     let settings = SyncSettings {
-        endpoint: config.control_plane_addr.clone(),
+        link,
         agent_id: agent_id.clone(),
         labels: config.label_map(),
         backoff,
@@ -119,7 +118,8 @@ pub async fn run_with_hooks(
     tracing::info!(?addr, agent_id = %agent_id, "edge agent listening");
     let assign = serve::AssignApi::new(store).with_events(events.clone());
     let capture = capture::CaptureApi::new(events);
-    let served = server::serve(listener, assign, capture, health_service, drain).await;
+    let api_token = api_token::RequireApiToken::new(config.api_token.clone());
+    let served = server::serve(listener, assign, capture, api_token, health_service, drain).await;
     cancel.cancel();
     health_task.abort();
     // The server has stopped, so no event arrives after the queue is drained.

@@ -5,14 +5,14 @@ use std::{future::Future, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch};
 use tokio_util::sync::CancellationToken;
-use tonic::{server::NamedService, transport::Server};
+use tonic::{server::NamedService, service::interceptor::InterceptedService, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use vary_proto::pb::{
     assignment_service_server::AssignmentServiceServer,
     event_capture_service_server::EventCaptureServiceServer,
 };
 
-use crate::{capture::CaptureApi, error::Error, serve::AssignApi};
+use crate::{api_token::RequireApiToken, capture::CaptureApi, error::Error, serve::AssignApi};
 
 /// Largest request or response message accepted, in bytes. Assign requests are small;
 /// the bound keeps a misbehaving client from making the agent allocate much.
@@ -60,6 +60,7 @@ pub async fn serve(
     listener: TcpListener,
     assign: AssignApi,
     capture: CaptureApi,
+    api_token: RequireApiToken,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
@@ -69,12 +70,16 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let reflection = InterceptedService::new(reflection, api_token.clone());
     let assign_service = AssignmentServiceServer::new(assign)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let capture_service = EventCaptureServiceServer::new(capture)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    // Health stays open for probes; everything else needs the token when one is set.
+    let assign_service = InterceptedService::new(assign_service, api_token.clone());
+    let capture_service = InterceptedService::new(capture_service, api_token);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
         .timeout(Duration::from_secs(5))

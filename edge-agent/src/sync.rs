@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{Streaming, transport::Endpoint};
+use tonic::Streaming;
 use vary_proto::pb::{
     self, config_distribution_service_client::ConfigDistributionServiceClient, watch_request,
     watch_response,
@@ -32,6 +32,7 @@ use vary_proto::pb::{
 use crate::{
     backoff::Backoff,
     error::{Chain, Error},
+    link::ControlPlaneLink,
     lkg,
     snapshot::{Origin, Served, SnapshotStore},
 };
@@ -45,8 +46,8 @@ const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Everything the sync loop needs besides the store.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    /// `http://host:port` of the control plane.
-    pub endpoint: String,
+    /// The control plane: address, TLS and token.
+    pub link: ControlPlaneLink,
     /// `AgentHello.agent_id`.
     pub agent_id: String,
     /// `AgentHello.labels`.
@@ -154,11 +155,11 @@ impl Syncer {
         &self,
     ) -> Result<(Streaming<pb::WatchResponse>, mpsc::Sender<pb::WatchRequest>), Error> {
         let timeout = self.settings.first_message_timeout;
-        let address = self.settings.endpoint.clone();
-        let endpoint = Endpoint::from_shared(address.clone())
-            .map_err(|source| Error::Connect { address: address.clone(), source })?
-            .connect_timeout(timeout)
-            .tcp_nodelay(true);
+        let link = &self.settings.link;
+        let address = link.address().to_owned();
+        let endpoint = link
+            .endpoint(timeout)
+            .map_err(|source| Error::Connect { address: address.clone(), source })?;
         let channel = tokio::time::timeout(timeout, endpoint.connect())
             .await
             .map_err(|_| Error::FirstMessageTimeout(timeout))?
@@ -166,14 +167,14 @@ impl Syncer {
         let (outbound, requests) = mpsc::channel(16);
         let hello = self.hello();
         tracing::info!(
-            endpoint = %self.settings.endpoint,
+            endpoint = %link.address(),
             known_revision = hello.known_revision,
             "opening watch stream"
         );
         // Queued before the call, so a server that reads the hello first can answer.
         let _ = outbound.send(request(watch_request::Kind::Hello(hello))).await;
         // Snapshots are full configs; allow well past tonic's 4 MiB default.
-        let mut client = ConfigDistributionServiceClient::new(channel)
+        let mut client = ConfigDistributionServiceClient::new(link.authorize(channel))
             .max_decoding_message_size(MAX_SNAPSHOT_BYTES);
         let call = client.watch(ReceiverStream::new(requests));
         let response = tokio::time::timeout(timeout, call)
@@ -408,7 +409,7 @@ mod tests {
 
     fn syncer(state_dir: &std::path::Path) -> Syncer {
         let settings = SyncSettings {
-            endpoint: "http://127.0.0.1:1".to_owned(),
+            link: ControlPlaneLink::insecure("http://127.0.0.1:1"),
             agent_id: "unit".to_owned(),
             labels: BTreeMap::new(),
             backoff: Backoff { min: Duration::from_millis(10), max: Duration::from_secs(1) },

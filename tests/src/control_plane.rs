@@ -9,10 +9,16 @@ use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-use vary_control_plane::config::{Config, DatabaseUrl, LogFormat};
+use vary_control_plane::{
+    auth::Role,
+    config::{Config, DatabaseUrl, LogFormat},
+};
 use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
 
-use crate::postgres::{TestDatabase, TestPostgres};
+use crate::{
+    auth::{AuthedChannel, Bearer, TestToken},
+    postgres::{TestDatabase, TestPostgres},
+};
 
 /// Longest a test waits for a control plane to report SERVING.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -61,6 +67,16 @@ impl TestControlPlane {
 
     /// Like [`TestControlPlane::start_at`], without waiting for SERVING.
     pub async fn spawn_at(database: TestDatabase, addr: SocketAddr) -> anyhow::Result<Self> {
+        Self::spawn_with(database, addr, |_| {}).await
+    }
+
+    /// Like [`TestControlPlane::spawn_at`], with the test configuration changed by
+    /// `customize` (TLS files, say) before the server starts.
+    pub async fn spawn_with(
+        database: TestDatabase,
+        addr: SocketAddr,
+        customize: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         crate::init_tracing();
         // Bind before spawning, so the address is known and connections queue up.
         let listener = TcpListener::bind(addr).await.with_context(|| format!("bind {addr}"))?;
@@ -77,7 +93,13 @@ impl TestControlPlane {
             first_message_timeout: Duration::from_secs(5),
             config_poll_interval: Duration::from_secs(1),
             guardrail_interval: Duration::from_millis(300),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tls_reload_interval: Duration::from_millis(200),
         };
+        let mut config = config;
+        customize(&mut config);
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
         let task = tokio::spawn(vary_control_plane::run(listener, config, async move {
@@ -91,24 +113,40 @@ impl TestControlPlane {
         format!("http://{}", self.addr)
     }
 
-    /// A connected channel.
-    pub async fn channel(&self) -> anyhow::Result<Channel> {
+    /// A connected channel without credentials.
+    pub async fn raw_channel(&self) -> anyhow::Result<Channel> {
         Channel::from_shared(self.endpoint())?
             .connect()
             .await
             .context("connect to the control plane")
     }
 
-    /// An `ExperimentService` client over a new connection.
-    pub async fn experiments(&self) -> anyhow::Result<ExperimentServiceClient<Channel>> {
+    /// A connected channel whose calls carry the test admin token (admin may call every
+    /// RPC, agents' included).
+    pub async fn channel(&self) -> anyhow::Result<AuthedChannel> {
+        self.channel_as(Role::Admin).await
+    }
+
+    /// A connected channel whose calls carry the test token of `role`.
+    pub async fn channel_as(&self, role: Role) -> anyhow::Result<AuthedChannel> {
+        Ok(Bearer::new(TestToken::of(role).secret).wrap(self.raw_channel().await?))
+    }
+
+    /// An `ExperimentService` client over a new connection, as admin.
+    pub async fn experiments(&self) -> anyhow::Result<ExperimentServiceClient<AuthedChannel>> {
         Ok(ExperimentServiceClient::new(self.channel().await?))
     }
 
     /// Waits for `grpc.health.v1` to report SERVING (migrations done), by watching the
-    /// health stream rather than sleeping.
+    /// health stream rather than sleeping; then makes sure the test tokens exist.
     pub async fn wait_until_serving(&self) -> anyhow::Result<()> {
+        self.wait_for_health().await?;
+        crate::auth::install_test_tokens(&self.database.url).await
+    }
+
+    async fn wait_for_health(&self) -> anyhow::Result<()> {
         let watch = async {
-            let mut health = HealthClient::new(self.channel().await?);
+            let mut health = HealthClient::new(self.raw_channel().await?);
             let mut updates =
                 health.watch(HealthCheckRequest { service: String::new() }).await?.into_inner();
             while let Some(update) = updates.message().await? {

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use vary_control_plane::auth::Role;
 use vary_edge_agent::{Config, Hooks, lkg};
 use vary_proto::pb::{self, assignment_service_client::AssignmentServiceClient};
 
@@ -213,6 +214,7 @@ pub fn test_config(control_plane: &str, agent_id: &str, state_dir: &Path) -> Con
         first_message_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),
         shutdown_grace: Duration::from_secs(5),
+        token: Some(crate::auth::TestToken::of(Role::Agent).secret.to_owned().into()),
         ..Config::new(control_plane, agent_id, state_dir)
     }
 }

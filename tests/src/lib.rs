@@ -1,6 +1,7 @@
 //! The integration-test harness: a throwaway PostgreSQL per test process, a fresh
 //! database per test, and real servers bound to `127.0.0.1:0` before they start.
 
+pub mod auth;
 pub mod control_plane;
 pub mod edge_agent;
 pub mod fixtures;

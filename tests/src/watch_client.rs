@@ -3,9 +3,11 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
+use crate::auth::{Bearer, TestToken};
 use anyhow::{Context as _, bail};
 use tokio::sync::mpsc;
-use tonic::Streaming;
+use tonic::{Streaming, transport::Channel};
+use vary_control_plane::auth::Role;
 use vary_proto::pb::{
     self, config_distribution_service_client::ConfigDistributionServiceClient, watch_request,
     watch_response,
@@ -22,15 +24,18 @@ pub struct WatchClient {
 }
 
 impl WatchClient {
-    /// Opens a stream to `endpoint` and says hello.
+    /// Opens a stream to `endpoint` with the test agent token, and says hello.
     pub async fn connect(
         endpoint: String,
         agent_id: &str,
         known_revision: i64,
     ) -> anyhow::Result<Self> {
-        let mut client = ConfigDistributionServiceClient::connect(endpoint)
+        let channel = Channel::from_shared(endpoint)?
+            .connect()
             .await
-            .context("connect to the control plane")?
+            .context("connect to the control plane")?;
+        let channel = Bearer::new(TestToken::of(Role::Agent).secret).wrap(channel);
+        let mut client = ConfigDistributionServiceClient::new(channel)
             .max_decoding_message_size(64 * 1024 * 1024);
         let (requests, outbound) = mpsc::channel(16);
         requests

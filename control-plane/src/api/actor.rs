@@ -1,9 +1,10 @@
-//! Who is calling. Authentication (a later layer) inserts the principal into the request
-//! extensions; until then every caller is recorded as "anonymous".
+//! Who is calling: the principal of the token the auth layer accepted.
 
 use tonic::Request;
 
-/// The principal recorded when no authentication layer identified the caller.
+use crate::auth::Principal;
+
+/// Recorded for calls no token was needed for (there are none that change anything).
 pub const ANONYMOUS: &str = "anonymous";
 
 /// The principal a request acts as, recorded on versions and audit events.
@@ -11,9 +12,9 @@ pub const ANONYMOUS: &str = "anonymous";
 pub struct Actor(pub String);
 
 impl Actor {
-    /// The caller of `request`: the principal an authentication layer attached, or
-    /// [`ANONYMOUS`].
+    /// The caller of `request`: the principal the auth layer attached, or [`ANONYMOUS`].
     pub fn of<T>(request: &Request<T>) -> Actor {
-        request.extensions().get::<Actor>().cloned().unwrap_or_else(|| Actor(ANONYMOUS.to_owned()))
+        let name = request.extensions().get::<Principal>().map(|principal| principal.name.clone());
+        Actor(name.unwrap_or_else(|| ANONYMOUS.to_owned()))
     }
 }

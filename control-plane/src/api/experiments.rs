@@ -109,7 +109,7 @@ impl ExperimentService for ExperimentApi {
         let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
             None => None,
             Some(PageToken::AfterKey(key)) => Some(key),
-            Some(PageToken::AfterVersion(_)) => {
+            Some(_) => {
                 return Err(Error::from(ValidationError::new(
                     "page_token",
                     "belongs to a different list",
@@ -170,7 +170,7 @@ impl ExperimentService for ExperimentApi {
         let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
             None => 0,
             Some(PageToken::AfterVersion(version)) => version,
-            Some(PageToken::AfterKey(_)) => {
+            Some(_) => {
                 let error = ValidationError::new("page_token", "belongs to a different list");
                 return Err(Error::from(error).into());
             }

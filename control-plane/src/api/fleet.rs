@@ -59,7 +59,7 @@ impl FleetService for FleetApi {
         let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
             None => None,
             Some(PageToken::AfterKey(agent_id)) => Some(agent_id),
-            Some(PageToken::AfterVersion(_)) => {
+            Some(_) => {
                 let error = ValidationError::new("page_token", "belongs to a different list");
                 return Err(Error::from(error).into());
             }

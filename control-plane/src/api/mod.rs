@@ -2,6 +2,8 @@
 
 mod actor;
 mod analysis;
+mod audit;
+mod auth;
 pub(crate) mod convert;
 mod events;
 mod experiments;
@@ -9,6 +11,8 @@ mod fleet;
 
 pub use actor::{ANONYMOUS, Actor};
 pub use analysis::AnalysisApi;
+pub use audit::AuditApi;
+pub use auth::AuthApi;
 pub use events::{EventIngestApi, MAX_EVENTS_PER_REQUEST};
 pub use experiments::ExperimentApi;
 pub use fleet::FleetApi;

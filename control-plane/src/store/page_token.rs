@@ -16,6 +16,15 @@ pub enum PageToken {
     AfterKey(String),
     /// Versions ordered by number: the last version served.
     AfterVersion(i64),
+    /// Newest-first lists keyed by an increasing id (audit events): the last id served.
+    BeforeId(i64),
+    /// Tokens, newest first: the last one's creation time (µs since the epoch) and id.
+    BeforeCreated {
+        /// Creation time of the last token served, in microseconds since the epoch.
+        micros: i64,
+        /// Its id, which breaks ties.
+        id: String,
+    },
 }
 
 impl PageToken {
@@ -24,6 +33,8 @@ impl PageToken {
         let plain = match self {
             PageToken::AfterKey(key) => format!("k:{key}"),
             PageToken::AfterVersion(version) => format!("v:{version}"),
+            PageToken::BeforeId(id) => format!("b:{id}"),
+            PageToken::BeforeCreated { micros, id } => format!("t:{micros}:{id}"),
         };
         URL_SAFE_NO_PAD.encode(plain)
     }
@@ -42,6 +53,14 @@ impl PageToken {
                 .parse()
                 .map(|version| Some(PageToken::AfterVersion(version)))
                 .map_err(|_| invalid()),
+            Some(("b", id)) => {
+                id.parse().map(|id| Some(PageToken::BeforeId(id))).map_err(|_| invalid())
+            }
+            Some(("t", rest)) => {
+                let (micros, id) = rest.split_once(':').ok_or_else(invalid)?;
+                let micros = micros.parse().map_err(|_| invalid())?;
+                Ok(Some(PageToken::BeforeCreated { micros, id: id.to_owned() }))
+            }
             _ => Err(invalid()),
         }
     }
@@ -65,7 +84,12 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        for token in [PageToken::AfterKey("reco_ymal_v1".into()), PageToken::AfterVersion(42)] {
+        for token in [
+            PageToken::AfterKey("reco_ymal_v1".into()),
+            PageToken::AfterVersion(42),
+            PageToken::BeforeId(7),
+            PageToken::BeforeCreated { micros: 1_700_000_000_000_000, id: "0123abcd".into() },
+        ] {
             assert_eq!(PageToken::decode(&token.encode()), Ok(Some(token)));
         }
         assert_eq!(PageToken::decode(""), Ok(None));

@@ -6,7 +6,7 @@ use std::{path::Path, time::Duration};
 use clap::Args;
 
 use super::ForwardSettings;
-use crate::{backoff::Backoff, config::parse_duration, error::Error};
+use crate::{backoff::Backoff, config::parse_duration, error::Error, link::ControlPlaneLink};
 
 /// Largest batch the control plane accepts in one `IngestEvents` call.
 pub const MAX_BATCH_SIZE: usize = 10_000;
@@ -69,7 +69,7 @@ impl EventFlags {
     /// spooling under `state_dir`, retrying with `backoff`.
     pub fn settings(
         &self,
-        control_plane_addr: &str,
+        link: &ControlPlaneLink,
         source: &str,
         state_dir: &Path,
         backoff: Backoff,
@@ -80,7 +80,8 @@ impl EventFlags {
             batch_age: self.event_batch_age,
             spool_max_bytes: self.spool_max_mib.saturating_mul(1024 * 1024),
             backoff,
-            ..ForwardSettings::new(control_plane_addr, source, state_dir.join("spool"))
+            link: link.clone(),
+            ..ForwardSettings::new(link.address(), source, state_dir.join("spool"))
         }
     }
 }
@@ -113,7 +114,7 @@ mod tests {
     fn the_spool_lives_in_the_state_dir() {
         let backoff = Backoff { min: Duration::from_millis(1), max: Duration::from_secs(1) };
         let settings = EventFlags::default().settings(
-            "http://cp:7070",
+            &ControlPlaneLink::insecure("http://cp:7070"),
             "pod-1",
             Path::new("/var/vary"),
             backoff,

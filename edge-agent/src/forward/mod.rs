@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub use counters::{Counters, CountersSnapshot};
 pub use sink::{EventSink, Sent};
 
-use crate::backoff::Backoff;
+use crate::{backoff::Backoff, link::ControlPlaneLink};
 use batch::{BatchLimits, Batcher};
 use forwarder::{Forwarder, ForwarderParts};
 use shared::SharedSpool;
@@ -43,8 +43,8 @@ use upstream::Upstream;
 /// Everything forwarding needs; [`ForwardSettings::new`] gives the defaults.
 #[derive(Debug, Clone)]
 pub struct ForwardSettings {
-    /// The control plane (`http://…`).
-    pub control_plane_addr: String,
+    /// The control plane: address, TLS and token.
+    pub link: ControlPlaneLink,
     /// The agent id, sent as each batch's source.
     pub source: String,
     /// The spool directory (`<state dir>/spool`).
@@ -112,7 +112,7 @@ impl ForwardSettings {
         spool_dir: impl Into<PathBuf>,
     ) -> Self {
         Self {
-            control_plane_addr: control_plane_addr.into(),
+            link: ControlPlaneLink::insecure(control_plane_addr),
             source: source.into(),
             spool_dir: spool_dir.into(),
             queue_capacity: 20_000,
@@ -143,13 +143,13 @@ impl Forwarding {
             .map_err(|source| StartError::Spool { dir: settings.spool_dir.clone(), source })?;
         let spool = SharedSpool::new(spool, counters.clone());
         let upstream = Upstream::connect_lazy(
-            &settings.control_plane_addr,
+            &settings.link,
             settings.source.clone(),
             settings.request_timeout,
             counters.clone(),
         )
         .map_err(|source| StartError::Endpoint {
-            address: settings.control_plane_addr.clone(),
+            address: settings.link.address().to_owned(),
             source,
         })?;
         let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(settings.queue_capacity.max(1));

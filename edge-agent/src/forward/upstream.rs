@@ -2,8 +2,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use vary_proto::pb::{self, event_ingest_service_client::EventIngestServiceClient};
+
+use crate::link::{ControlPlaneChannel, ControlPlaneLink};
 
 use super::{
     classify::{FailureClass, classify},
@@ -17,7 +19,7 @@ const LOGGED_REJECTIONS: usize = 10;
 /// itself after the control plane comes back.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    client: EventIngestServiceClient<Channel>,
+    client: EventIngestServiceClient<ControlPlaneChannel>,
     /// The agent id, sent as the request's `source`.
     source: String,
     counters: Arc<Counters>,
@@ -35,23 +37,23 @@ pub struct SendFailure {
 // === impl Upstream ===
 
 impl Upstream {
-    /// A client of `address` (`http://…`); calls fail after `timeout`.
+    /// A client of the control plane behind `link`; calls fail after `timeout`.
     pub fn connect_lazy(
-        address: &str,
+        link: &ControlPlaneLink,
         source: String,
         timeout: Duration,
         counters: Arc<Counters>,
     ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(address.to_owned())?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Self::new(channel, source, counters))
+        let channel = link.endpoint(timeout)?.timeout(timeout).connect_lazy();
+        Ok(Self::over(link.authorize(channel), source, counters))
     }
 
-    /// A client over an existing channel.
+    /// A client over an existing channel, without a token.
     pub fn new(channel: Channel, source: String, counters: Arc<Counters>) -> Self {
+        Self::over(ControlPlaneLink::insecure("").authorize(channel), source, counters)
+    }
+
+    fn over(channel: ControlPlaneChannel, source: String, counters: Arc<Counters>) -> Self {
         let client = EventIngestServiceClient::new(channel)
             .max_encoding_message_size(usize::MAX)
             .max_decoding_message_size(16 * 1024 * 1024);

@@ -105,7 +105,7 @@ async fn every_mutation_leaves_exactly_one_audit_row() {
         ]
     );
     for (index, row) in rows.iter().enumerate() {
-        assert_eq!(row.get::<_, &str>("actor"), "anonymous");
+        assert_eq!(row.get::<_, &str>("actor"), "test-admin");
         assert_eq!(row.get::<_, &str>("target_type"), "experiment");
         assert_eq!(row.get::<_, &str>("target_key"), "audited");
         let version: i64 = row.get("version");

@@ -56,7 +56,7 @@ async fn rollback_to_version_n_writes_a_new_version_whose_spec_equals_ns() {
     assert_eq!(version_four.spec, Some(original));
     assert_eq!(version_four.action, "rollback");
     assert_eq!(version_four.change_note, "rollback to version 1");
-    assert_eq!(version_four.actor, "anonymous");
+    assert_eq!(version_four.actor, "test-admin");
 }
 
 #[tokio::test]

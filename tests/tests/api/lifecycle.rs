@@ -1,10 +1,10 @@
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 use vary_proto::pb::{self, experiment_service_client::ExperimentServiceClient};
-use vary_tests::{TestControlPlane, fixtures};
+use vary_tests::{TestControlPlane, auth::AuthedChannel, fixtures};
 
 use crate::assert_status;
 
-type Client = ExperimentServiceClient<Channel>;
+type Client = ExperimentServiceClient<AuthedChannel>;
 
 async fn create(client: &mut Client, key: &str, spec: pb::ExperimentSpec) {
     client

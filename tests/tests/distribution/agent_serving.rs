@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tonic::transport::Channel;
 use vary_proto::{
     model::json_to_struct,
     pb::{
@@ -11,13 +10,15 @@ use vary_proto::{
         fleet_service_client::FleetServiceClient,
     },
 };
-use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until, fixtures};
+use vary_tests::{
+    TestControlPlane, TestEdgeAgent, auth::AuthedChannel, edge_agent::wait_until, fixtures,
+};
 
 const KEY: &str = "reco_ymal";
 
 /// Creates and starts `key` with the fixture spec; the revision of the start.
 pub(crate) async fn create_and_start(
-    client: &mut ExperimentServiceClient<Channel>,
+    client: &mut ExperimentServiceClient<AuthedChannel>,
     key: &str,
 ) -> i64 {
     client

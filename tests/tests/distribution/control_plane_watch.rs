@@ -1,3 +1,4 @@
+use vary_control_plane::auth::Role;
 use vary_proto::pb::{self, watch_response::Kind};
 use vary_tests::{TestControlPlane, WatchClient, fixtures};
 
@@ -166,12 +167,9 @@ async fn idle_streams_get_heartbeats_carrying_the_head_revision() {
 #[tokio::test]
 async fn a_stream_that_does_not_start_with_hello_is_refused() {
     let server = TestControlPlane::start().await.expect("control plane");
-    let mut client =
-        pb::config_distribution_service_client::ConfigDistributionServiceClient::connect(
-            server.endpoint(),
-        )
-        .await
-        .expect("connect");
+    let mut client = pb::config_distribution_service_client::ConfigDistributionServiceClient::new(
+        server.channel_as(Role::Agent).await.expect("connect"),
+    );
     let ack = pb::WatchRequest {
         kind: Some(pb::watch_request::Kind::Ack(pb::ConfigAck { revision: 1 })),
     };

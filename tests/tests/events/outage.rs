@@ -78,7 +78,7 @@ async fn every_event_is_stored_once_across_an_outage_and_an_agent_restart() {
 
 async fn create_and_start(
     client: &mut vary_proto::pb::experiment_service_client::ExperimentServiceClient<
-        tonic::transport::Channel,
+        vary_tests::auth::AuthedChannel,
     >,
     key: &str,
 ) -> i64 {

@@ -1,5 +1,8 @@
 //! Failures scripts must be able to tell apart: exit codes and messages.
 
+use vary_control_plane::auth::Role;
+use vary_tests::auth::TestToken;
+
 use super::{Env, experiment_yaml, run_binary};
 
 #[tokio::test]
@@ -62,7 +65,7 @@ async fn the_config_file_supplies_the_address_when_flags_and_env_do_not() {
     std::fs::create_dir_all(&config_dir).expect("mkdir");
     std::fs::write(
         config_dir.join("config.yaml"),
-        format!("addr: {}\ntoken: t0ken\n", env.server.endpoint()),
+        format!("addr: {}\ntoken: {}\n", env.server.endpoint(), TestToken::of(Role::Admin).secret),
     )
     .expect("write config");
     let run = run_binary(&["experiments".into(), "list".into()], env.dir.path(), &[]).await;

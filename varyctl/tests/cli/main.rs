@@ -11,8 +11,9 @@ mod sidecar;
 use std::{path::Path, process::Stdio};
 
 use tempfile::TempDir;
+use vary_control_plane::auth::Role;
 use vary_proto::pb;
-use vary_tests::TestControlPlane;
+use vary_tests::{TestControlPlane, auth::TestToken};
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -40,8 +41,15 @@ impl Env {
         self.varyctl_with(args, &[]).await
     }
 
-    /// Runs `varyctl --addr <server> args…` with extra environment variables.
+    /// Runs `varyctl --addr <server> args…` with extra environment variables, as the
+    /// test admin (`VARY_TOKEN`, unless `env` sets it).
     async fn varyctl_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let admin = TestToken::of(Role::Admin).secret;
+        let mut env = env.to_vec();
+        if !env.iter().any(|(name, _)| *name == "VARY_TOKEN") {
+            env.push(("VARY_TOKEN", admin));
+        }
+        let env = env.as_slice();
         let mut full = vec!["--addr".to_owned(), self.server.endpoint()];
         full.extend(args.iter().map(|arg| (*arg).to_owned()));
         run_binary(&full, self.dir.path(), env).await

@@ -1,25 +1,39 @@
-//! Builds the gRPC server: health, reflection and Vary's services on one listener.
+//! Builds the gRPC server: health, reflection and Vary's services on one listener, behind
+//! the access policy, message-size and concurrency limits, and optionally TLS.
 
-use std::{future::Future, time::Duration};
+pub mod message_limit;
+pub mod tls;
+
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::{server::NamedService, transport::Server};
 use tonic_health::server::HealthReporter;
 use vary_proto::pb::{
-    analysis_service_server::AnalysisServiceServer,
-    event_ingest_service_server::EventIngestServiceServer,
+    analysis_service_server::AnalysisServiceServer, audit_service_server::AuditServiceServer,
+    auth_service_server::AuthServiceServer, event_ingest_service_server::EventIngestServiceServer,
     experiment_service_server::ExperimentServiceServer, fleet_service_server::FleetServiceServer,
 };
 
-use crate::api::{AnalysisApi, EventIngestApi, ExperimentApi, FleetApi};
+use crate::api::{AnalysisApi, AuditApi, AuthApi, EventIngestApi, ExperimentApi, FleetApi};
+use crate::auth::{AuthLayer, TokenStore};
 use crate::distribution::{
     DistributionApi,
     server_stub::config_distribution_service_server::ConfigDistributionServiceServer,
 };
 
-/// Largest request or response message accepted, in bytes. Config snapshots are the
-/// largest messages; 64 MiB leaves room for tens of thousands of experiments.
+/// Largest response message sent, in bytes. Config snapshots are the largest messages;
+/// 64 MiB leaves room for tens of thousands of experiments.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before
+/// they are buffered. The largest requests are event batches (at most 10,000 events of a
+/// few hundred bytes) and experiment specs.
+pub const MAX_REQUEST_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most calls in flight on one connection (a Watch stream holds one for its lifetime);
+/// more wait, which pushes back on a client that floods one connection.
+const MAX_CALLS_PER_CONNECTION: usize = 256;
 
 /// Longest a unary call may take before it is cancelled with DEADLINE_EXCEEDED.
 const UNARY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,16 +51,24 @@ pub struct Services {
     pub events: EventIngestApi,
     /// `vary.v1.AnalysisService`.
     pub analysis: AnalysisApi,
+    /// `vary.v1.AuthService`.
+    pub auth: AuthApi,
+    /// `vary.v1.AuditService`.
+    pub audit: AuditApi,
+    /// The tokens every call is authenticated against.
+    pub tokens: TokenStore,
 }
 
 /// The services whose health is reported, besides the empty (whole-server) name.
-pub fn health_checked_services() -> [&'static str; 5] {
+pub fn health_checked_services() -> [&'static str; 7] {
     [
         <ExperimentServiceServer<ExperimentApi> as NamedService>::NAME,
         <ConfigDistributionServiceServer<DistributionApi> as NamedService>::NAME,
         <FleetServiceServer<FleetApi> as NamedService>::NAME,
         <EventIngestServiceServer<EventIngestApi> as NamedService>::NAME,
         <AnalysisServiceServer<AnalysisApi> as NamedService>::NAME,
+        <AuthServiceServer<AuthApi> as NamedService>::NAME,
+        <AuditServiceServer<AuditApi> as NamedService>::NAME,
     ]
 }
 
@@ -73,6 +95,7 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 /// Serves until `shutdown` completes, then stops accepting and lets in-flight calls end.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<tls::ReloadingTls>>,
     services: Services,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
@@ -85,9 +108,9 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let distribution = ConfigDistributionServiceServer::new(services.distribution)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder()
+    let router = Server::builder()
         // Applies per call; Watch streams are long-lived, so the timeout layer is applied
         // to unary services only through their own deadlines (grpc-timeout) and this
         // default. tonic's server timeout covers the time to the response headers, which
@@ -95,18 +118,41 @@ pub async fn serve(
         .timeout(UNARY_TIMEOUT)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .concurrency_limit_per_connection(MAX_CALLS_PER_CONNECTION)
+        // Every call passes the access policy first (see `auth`), then the size limit.
+        .layer(AuthLayer::new(services.tokens))
+        .layer(message_limit::MessageLimitLayer::new(MAX_REQUEST_MESSAGE_BYTES))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(experiments)
         .add_service(distribution)
-        .add_service(FleetServiceServer::new(services.fleet))
+        .add_service(
+            FleetServiceServer::new(services.fleet).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .add_service(
             EventIngestServiceServer::new(services.events)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(AnalysisServiceServer::new(services.analysis))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .add_service(
+            AnalysisServiceServer::new(services.analysis)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            AuthServiceServer::new(services.auth).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            AuditServiceServer::new(services.audit).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    match tls {
+        None => {
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            router.serve_with_incoming_shutdown(incoming, shutdown).await?;
+        }
+        Some(tls) => {
+            router.serve_with_incoming_shutdown(tls::incoming(listener, tls), shutdown).await?;
+        }
+    }
     Ok(())
 }
