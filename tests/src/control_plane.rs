@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::{Context as _, bail};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -17,6 +17,7 @@ use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
 
 use crate::{
     auth::{AuthedChannel, Bearer, TestToken},
+    pki::TestPki,
     postgres::{TestDatabase, TestPostgres},
 };
 
@@ -32,6 +33,8 @@ pub struct TestControlPlane {
     pub addr: SocketAddr,
     /// The database it uses (shared with other replicas started on it).
     pub database: TestDatabase,
+    /// How test clients reach it over TLS, when it serves TLS.
+    client_tls: Option<ClientTlsConfig>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -100,25 +103,44 @@ impl TestControlPlane {
         };
         let mut config = config;
         customize(&mut config);
+        let client_tls = config.tls_cert.is_some().then(ClientTlsConfig::new);
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
         let task = tokio::spawn(vary_control_plane::run(listener, config, async move {
             stopped.cancelled().await;
         }));
-        Ok(Self { addr, database, shutdown, task })
+        Ok(Self { addr, database, client_tls, shutdown, task })
     }
 
-    /// `http://127.0.0.1:port`.
+    /// A control plane on a fresh database serving TLS with `pki`'s server certificate
+    /// (and requiring client certificates it signed when `mutual`), once SERVING.
+    pub async fn start_tls(pki: &TestPki, mutual: bool) -> anyhow::Result<Self> {
+        let database = TestPostgres::create_database().await?;
+        let mut server =
+            Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
+                config.tls_cert = Some(pki.server_cert.clone());
+                config.tls_key = Some(pki.server_key.clone());
+                config.tls_client_ca = mutual.then(|| pki.ca.clone());
+            })
+            .await?;
+        server.client_tls = Some(pki.client_tls(mutual)?);
+        server.wait_until_serving().await?;
+        Ok(server)
+    }
+
+    /// `http://127.0.0.1:port`, or `https://…` when it serves TLS.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.client_tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// A connected channel without credentials.
+    /// A connected channel without credentials (over TLS when the server serves TLS).
     pub async fn raw_channel(&self) -> anyhow::Result<Channel> {
-        Channel::from_shared(self.endpoint())?
-            .connect()
-            .await
-            .context("connect to the control plane")
+        let mut endpoint = Channel::from_shared(self.endpoint())?;
+        if let Some(tls) = &self.client_tls {
+            endpoint = endpoint.tls_config(tls.clone())?;
+        }
+        endpoint.connect().await.context("connect to the control plane")
     }
 
     /// A connected channel whose calls carry the test admin token (admin may call every

@@ -67,6 +67,19 @@ impl TestEdgeAgent {
         Self::spawn(config, hooks, state).await
     }
 
+    /// An agent started with the test configuration changed by `customize` (TLS settings,
+    /// say), without waiting for SERVING.
+    pub async fn start_configured(
+        control_plane: &str,
+        agent_id: &str,
+        customize: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let state = Arc::new(tempfile::tempdir().context("create a state dir")?);
+        let mut config = test_config(control_plane, agent_id, state.path());
+        customize(&mut config);
+        Self::spawn(config, Hooks::default(), state).await
+    }
+
     async fn spawn(config: Config, hooks: Hooks, state: Arc<TempDir>) -> anyhow::Result<Self> {
         crate::init_tracing();
         // Bind before spawning, so the address is known and connections queue up.
