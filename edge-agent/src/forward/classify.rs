@@ -6,7 +6,10 @@
 //! the same bytes again gets the same answer, so the batch is dropped, counted and logged.
 //!
 //! UNIMPLEMENTED is retryable on purpose: it is what a control plane older than the
-//! ingest service answers during a rolling upgrade, and the events are fine.
+//! ingest service answers during a rolling upgrade, and the events are fine. So are
+//! UNAUTHENTICATED and PERMISSION_DENIED: a missing, expired or revoked agent token is an
+//! operator's to fix (a new token in the Secret), and the events stay in the spool until
+//! then instead of being lost.
 
 use tonic::{Code, Status};
 
@@ -31,10 +34,10 @@ pub fn classify(status: &Status) -> FailureClass {
         | Code::Unknown
         | Code::Cancelled
         | Code::Unimplemented
+        | Code::Unauthenticated
+        | Code::PermissionDenied
         | Code::Ok => FailureClass::Retryable,
         Code::InvalidArgument
-        | Code::PermissionDenied
-        | Code::Unauthenticated
         | Code::NotFound
         | Code::AlreadyExists
         | Code::FailedPrecondition
@@ -58,6 +61,8 @@ mod tests {
             Code::Unknown,
             Code::Cancelled,
             Code::Unimplemented,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
         ] {
             assert_eq!(classify(&Status::new(code, "x")), FailureClass::Retryable, "{code:?}");
         }
@@ -67,8 +72,6 @@ mod tests {
     fn refusals_are_permanent() {
         for code in [
             Code::InvalidArgument,
-            Code::PermissionDenied,
-            Code::Unauthenticated,
             Code::NotFound,
             Code::FailedPrecondition,
             Code::OutOfRange,
