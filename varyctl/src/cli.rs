@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// API token, sent as `authorization: Bearer <token>`; else the config file's.
     #[arg(long, global = true, env = "VARY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// CA bundle (PEM) that signed the control plane's certificate, for https:// addresses;
+    /// else the config file's `tls_ca`.
+    #[arg(long, global = true, env = "VARY_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
     /// Config file with `addr`, `agent_addr` and `token`; default $XDG_CONFIG_HOME/vary/config.yaml,
     /// else ~/.config/vary/config.yaml (a missing default file is fine).
     #[arg(long, global = true, env = "VARYCTL_CONFIG")]
@@ -82,8 +86,106 @@ pub enum Command {
     Assign(AssignArgs),
     /// Ask an edge agent why each experiment did or did not assign for a unit (QA).
     Explain(ExplainArgs),
+    /// The audit log: who changed what and when, newest first (admin).
+    Audit(AuditArgs),
+    /// API tokens: create, list, revoke (admin).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Which principal and role the configured token has.
+    Whoami,
     /// Print the client version and whether the control plane is serving.
     Version(VersionArgs),
+}
+
+/// `audit` filters.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events on this target: an experiment key or a token id.
+    pub target: Option<String>,
+    /// Only events on this kind of target (experiment, token).
+    #[arg(long)]
+    pub target_type: Option<String>,
+    /// Only events by this actor (a token's principal, or system:guardrail).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this action, e.g. experiment.pause, token.revoke, guardrail.alert.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events this recent (`90m`, `24h`, `7d`) or since an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub since: Option<TimeBound>,
+    /// Only events before this: an age (`1h`) or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub until: Option<TimeBound>,
+    /// At most this many events (newest first).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// A point in time on the command line: an age before now, or an RFC 3339 time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    /// This long before now.
+    Ago(std::time::Duration),
+    /// This instant.
+    At(time::OffsetDateTime),
+}
+
+/// `tokens …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token; its secret is printed once and never again.
+    Create(TokenCreateArgs),
+    /// Tokens (never their secrets), newest first.
+    #[command(visible_alias = "ls")]
+    List(TokenListArgs),
+    /// Revoke a token: every later call with it is refused.
+    Revoke(TokenRevokeArgs),
+}
+
+/// `tokens create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Who the token acts as (recorded on every change it makes), e.g. alice@example.com.
+    #[arg(long)]
+    pub principal: String,
+    /// viewer, experimenter, admin or agent.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// What it is for.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Lifetime (`30d`, `12h`); never expires when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub ttl: Option<std::time::Duration>,
+}
+
+/// `tokens list`.
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    /// Also revoked and expired tokens.
+    #[arg(long, short = 'A')]
+    pub all: bool,
+}
+
+/// `tokens revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token id (the part after `vary_`, as `tokens list` shows it).
+    pub token_id: String,
+}
+
+/// A token role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Reads experiments, results and the fleet.
+    Viewer,
+    /// Viewer, plus every experiment change but archive.
+    Experimenter,
+    /// Everything.
+    Admin,
+    /// Edge agents: config and events only.
+    Agent,
 }
 
 /// `agents …` subcommands.
@@ -375,6 +477,18 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
 fn parse_status(text: &str) -> Result<Status, String> {
     Status::parse(&text.to_lowercase()).ok_or_else(|| {
         format!("expected draft, running, paused, stopped or archived, got {text:?}")
+    })
+}
+
+/// Parses `--since`/`--until`: `90m`, `24h`, `7d` (an age) or an RFC 3339 time.
+fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
+    if let Ok(at) =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(TimeBound::At(at));
+    }
+    humantime::parse_duration(text).map(TimeBound::Ago).map_err(|_| {
+        format!("expected an age like 90m, 24h or 7d, or an RFC 3339 time; got {text:?}")
     })
 }
 

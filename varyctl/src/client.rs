@@ -7,12 +7,13 @@ use tonic::{
     Request, Status,
     metadata::{AsciiMetadataValue, MetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
 use vary_proto::pb::{
     self, analysis_service_client::AnalysisServiceClient,
-    assignment_service_client::AssignmentServiceClient,
-    experiment_service_client::ExperimentServiceClient, fleet_service_client::FleetServiceClient,
+    assignment_service_client::AssignmentServiceClient, audit_service_client::AuditServiceClient,
+    auth_service_client::AuthServiceClient, experiment_service_client::ExperimentServiceClient,
+    fleet_service_client::FleetServiceClient,
 };
 
 use crate::{
@@ -32,6 +33,11 @@ pub type Fleet = FleetServiceClient<InterceptedService<Channel, BearerToken>>;
 /// The AnalysisService client varyctl uses.
 pub type Analysis = AnalysisServiceClient<InterceptedService<Channel, BearerToken>>;
 
+/// The AuthService client varyctl uses.
+pub type Auth = AuthServiceClient<InterceptedService<Channel, BearerToken>>;
+/// The AuditService client varyctl uses.
+pub type Audit = AuditServiceClient<InterceptedService<Channel, BearerToken>>;
+
 /// A connected control plane.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -45,6 +51,10 @@ pub struct Connection {
     pub fleet: Fleet,
     /// The analysis API (results).
     pub analysis: Analysis,
+    /// Tokens.
+    pub auth: Auth,
+    /// The audit log.
+    pub audit: Audit,
 }
 
 /// Every agent in the fleet, with the head revision to compare them against.
@@ -79,11 +89,15 @@ impl Connection {
     /// rather than inside the first call.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
         let token = BearerToken::new(settings.token.as_deref())?;
-        let channel = open_channel(Server::ControlPlane, &settings.addr).await?;
+        let tls = control_plane_tls(settings)?;
+        let channel = open_channel(Server::ControlPlane, &settings.addr, tls).await?;
         let experiments = ExperimentServiceClient::with_interceptor(channel.clone(), token.clone());
         let fleet = FleetServiceClient::with_interceptor(channel.clone(), token.clone());
-        let analysis = AnalysisServiceClient::with_interceptor(channel.clone(), token);
-        Ok(Connection { addr: settings.addr.clone(), channel, experiments, fleet, analysis })
+        let analysis = AnalysisServiceClient::with_interceptor(channel.clone(), token.clone());
+        let auth = AuthServiceClient::with_interceptor(channel.clone(), token.clone());
+        let audit = AuditServiceClient::with_interceptor(channel.clone(), token);
+        let addr = settings.addr.clone();
+        Ok(Connection { addr, channel, experiments, fleet, analysis, auth, audit })
     }
 
     /// A server error status as the CLI error to report.
@@ -185,7 +199,7 @@ impl Connection {
 impl AgentConnection {
     /// Connects eagerly to `settings.agent_addr`, so a wrong address fails with its name.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
-        let channel = open_channel(Server::EdgeAgent, &settings.agent_addr).await?;
+        let channel = open_channel(Server::EdgeAgent, &settings.agent_addr, None).await?;
         let assignments = AssignmentServiceClient::new(channel);
         Ok(AgentConnection { addr: settings.agent_addr.clone(), assignments })
     }
@@ -196,12 +210,38 @@ impl AgentConnection {
     }
 }
 
+/// The TLS settings for the control plane: its CA bundle for https:// addresses.
+fn control_plane_tls(settings: &Settings) -> Result<Option<ClientTlsConfig>, CliError> {
+    if !settings.addr.starts_with("https://") {
+        return Ok(None);
+    }
+    let Some(ca) = &settings.tls_ca else {
+        return Err(CliError::Usage(format!(
+            "{} is https: name the CA that signed its certificate with --tls-ca, VARY_TLS_CA \
+             or the config file's `tls_ca`",
+            settings.addr
+        )));
+    };
+    let pem = std::fs::read(ca)
+        .map_err(|error| CliError::Usage(format!("--tls-ca {}: {error}", ca.display())))?;
+    Ok(Some(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))))
+}
+
 /// One channel to `addr`, with the CLI's time limits; failures name `server` and `addr`.
-async fn open_channel(server: Server, addr: &str) -> Result<Channel, CliError> {
-    let endpoint = Endpoint::from_shared(addr.to_owned())
+async fn open_channel(
+    server: Server,
+    addr: &str,
+    tls: Option<ClientTlsConfig>,
+) -> Result<Channel, CliError> {
+    let mut endpoint = Endpoint::from_shared(addr.to_owned())
         .map_err(|error| CliError::Usage(format!("address {addr}: {error}")))?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(CALL_TIMEOUT);
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|error| CliError::Usage(format!("TLS for {addr}: {}", error_chain(&error))))?;
+    }
     endpoint.connect().await.map_err(|error| CliError::Connection {
         server,
         addr: addr.to_owned(),

@@ -23,6 +23,8 @@ pub struct Settings {
     pub agent_addr: String,
     /// Bearer token, if any. Never printed (see the Debug impl).
     pub token: Option<String>,
+    /// CA bundle for an https:// control plane.
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// The config file: `addr`, `agent_addr` and `token`, all optional.
@@ -32,6 +34,7 @@ struct FileConfig {
     addr: Option<String>,
     agent_addr: Option<String>,
     token: Option<String>,
+    tls_ca: Option<PathBuf>,
 }
 
 // === impl Settings ===
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Settings {
             .field("addr", &self.addr)
             .field("agent_addr", &self.agent_addr)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -69,7 +73,8 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_AGENT_ADDR.to_owned());
         let agent_addr = normalise_addr(&agent_addr)?;
         let token = args.token.clone().or(file.token).filter(|token| !token.is_empty());
-        Ok(Settings { addr, agent_addr, token })
+        let tls_ca = args.tls_ca.clone().or(file.tls_ca);
+        Ok(Settings { addr, agent_addr, token, tls_ca })
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per group of commands; `dispatch` routes the parsed command line.
 
+mod admin;
 mod agents;
 mod apply;
 mod assign;
@@ -26,6 +27,11 @@ pub(crate) async fn dispatch(
 ) -> Result<(), CliError> {
     match command {
         Command::Version(args) => version(args, settings, term).await,
+        Command::Audit(args) => admin::audit(args, &mut connect(settings).await?, term).await,
+        Command::Tokens(command) => {
+            admin::tokens(command, &mut connect(settings).await?, term).await
+        }
+        Command::Whoami => admin::whoami(&mut connect(settings).await?, term).await,
         Command::Apply(args) => apply::apply(args, &mut connect(settings).await?, term).await,
         Command::Diff(args) => experiments::diff(args, &mut connect(settings).await?, term).await,
         Command::Results(args) => results::results(args, &mut connect(settings).await?, term).await,

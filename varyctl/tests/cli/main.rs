@@ -2,6 +2,7 @@
 //! throwaway PostgreSQL (and, for `assign` and `explain`, a real edge agent): one test
 //! binary (so one cluster), a module per area.
 
+mod admin;
 mod apply;
 mod errors;
 mod lifecycle;
