@@ -42,6 +42,10 @@ pub struct Config {
     /// Address the gRPC server listens on.
     #[arg(long, env = "VARY_LISTEN_ADDR", default_value = "127.0.0.1:7070")]
     pub listen_addr: SocketAddr,
+    /// Address of the plain-HTTP endpoint serving /metrics, /healthz and /readyz;
+    /// `off` (or empty) disables it.
+    #[arg(long, env = "VARY_METRICS_ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_addr: MetricsAddr,
     /// PostgreSQL connection string (postgres://user:password@host:port/db).
     #[arg(long, env = "VARY_DATABASE_URL", hide_env_values = true)]
     pub database_url: DatabaseUrl,
@@ -95,6 +99,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the metrics endpoint listens, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
 /// A database URL that never prints its password (`Debug` shows only host and database).
 #[derive(Clone)]
 pub struct DatabaseUrl(String);
@@ -127,6 +135,25 @@ impl Config {
     /// Agents silent for this long are shown as disconnected: three missed heartbeats.
     pub fn agent_stale_after(&self) -> Duration {
         self.heartbeat_interval * 3 + Duration::from_secs(5)
+    }
+}
+
+// === impl MetricsAddr ===
+
+impl MetricsAddr {
+    /// No metrics endpoint.
+    pub const OFF: Self = Self(None);
+}
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("off") {
+            return Ok(Self::OFF);
+        }
+        text.parse().map(|addr| Self(Some(addr)))
     }
 }
 
@@ -163,6 +190,19 @@ impl std::fmt::Debug for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_metrics_address_defaults_to_loopback_and_can_be_turned_off() {
+        let parse = |extra: &[&str]| {
+            let args = ["vary-control-plane", "--database-url", "postgres://db/vary"];
+            Cli::try_parse_from(args.iter().chain(extra)).map(|cli| cli.config.metrics_addr)
+        };
+        let default = parse(&[]).expect("parses");
+        assert_eq!(default, MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 9090)))));
+        assert_eq!(parse(&["--metrics-addr", "off"]).expect("parses"), MetricsAddr::OFF);
+        assert_eq!(parse(&["--metrics-addr", ""]).expect("parses"), MetricsAddr::OFF);
+        assert!(parse(&["--metrics-addr", "nowhere"]).is_err());
+    }
 
     #[test]
     fn database_url_debug_hides_the_password() {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fleet;
 pub mod ingest;
 pub mod lifecycle;
+pub mod metrics;
 pub mod server;
 pub mod shutdown;
 pub mod store;
@@ -25,13 +26,35 @@ use tonic_health::ServingStatus;
 
 pub use config::Config;
 
-/// Runs the control plane on an already-bound `listener` until `shutdown` completes.
+/// Runs the control plane on an already-bound `listener` until `shutdown` completes,
+/// with the metrics endpoint on `config.metrics_addr` (bound here; a failure to bind
+/// stops the start-up). See [`run_with_metrics_listener`].
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics_listener = match config.metrics_addr.0 {
+        None => None,
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|error| anyhow::anyhow!("bind the metrics address {addr}: {error}"))?,
+        ),
+    };
+    run_with_metrics_listener(listener, metrics_listener, config, shutdown).await
+}
+
+/// Runs the control plane on an already-bound `listener` until `shutdown` completes;
+/// serves `/metrics`, `/healthz` and `/readyz` on `metrics_listener` when given (its
+/// address in `config` is ignored).
 ///
 /// Health starts NOT_SERVING; migrations run (retried with backoff while the database is
 /// unreachable) and only then does health turn SERVING. On shutdown health turns
 /// NOT_SERVING first, so load balancers stop routing before the listener closes.
-pub async fn run(
+pub async fn run_with_metrics_listener(
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -48,6 +71,7 @@ pub async fn run(
 
     let (head_tx, head_rx) = watch::channel(None);
     let (fleet, dirty_agents) = fleet::Fleet::new(config.replica_name(), pool.clone());
+    let metrics = metrics::Metrics::new(fleet.clone(), head_rx.clone());
     let stream_settings = distribution::StreamSettings {
         heartbeat_interval: config.heartbeat_interval,
         max_stream_age: config.max_stream_age,
@@ -62,11 +86,12 @@ pub async fn run(
             cancel.clone(),
         ),
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
-        events: api::EventIngestApi::new(pool.clone()),
+        events: api::EventIngestApi::new(pool.clone()).with_metrics(metrics.ingest()),
         analysis: api::AnalysisApi::new(store.clone(), pool.clone()),
         auth: api::AuthApi::new(auth::TokenStore::new(pool.clone())),
         audit: api::AuditApi::new(store.clone()),
         tokens: auth::TokenStore::new(pool.clone()),
+        rpc_metrics: metrics.rpc(),
     };
     let writer_stop = CancellationToken::new();
     let fleet_writer =
@@ -79,6 +104,7 @@ pub async fn run(
         store,
         publisher_settings,
         config.guardrail_interval,
+        metrics.guardrails(),
         head_tx,
         reporter.clone(),
         cancel.clone(),
@@ -101,9 +127,28 @@ pub async fn run(
             cancel.clone(),
         ));
     }
+    // The endpoint outlives the gRPC server's drain, so /readyz answers 503 meanwhile.
+    let metrics_stop = CancellationToken::new();
+    let metrics_task = metrics_listener.map(|metrics_listener| {
+        let addr = metrics_listener.local_addr().ok();
+        tracing::info!(?addr, "metrics endpoint listening");
+        let stop = metrics_stop.clone();
+        tokio::spawn(metrics::http::serve(
+            metrics_listener,
+            metrics.clone(),
+            reporter.clone(),
+            async move { stop.cancelled().await },
+        ))
+    });
     tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "control plane listening");
     let served = server::serve(listener, tls, services, health_service, drain).await;
     cancel.cancel();
+    metrics_stop.cancel();
+    if let Some(task) = metrics_task
+        && let Ok(Err(error)) = task.await
+    {
+        tracing::warn!(%error, "metrics endpoint failed");
+    }
     start_up.abort();
     // Record the disconnects of the streams that just ended, within a bound.
     writer_stop.cancel();
@@ -121,6 +166,7 @@ async fn start_up(
     store: store::Store,
     publisher: distribution::PublisherSettings,
     guardrail_interval: Duration,
+    guardrail_metrics: metrics::GuardrailMetrics,
     head: watch::Sender<distribution::Head>,
     reporter: tonic_health::server::HealthReporter,
     cancel: CancellationToken,
@@ -142,6 +188,7 @@ async fn start_up(
         store.clone(),
         store.pool().clone(),
         guardrail_interval,
+        guardrail_metrics,
         cancel.clone(),
     ));
     distribution::run_publisher(store, publisher, head, cancel).await;

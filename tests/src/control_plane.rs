@@ -11,7 +11,7 @@ use tonic_health::pb::{
 };
 use vary_control_plane::{
     auth::Role,
-    config::{Config, DatabaseUrl, LogFormat},
+    config::{Config, DatabaseUrl, LogFormat, MetricsAddr},
 };
 use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
 
@@ -86,6 +86,7 @@ impl TestControlPlane {
         let addr = listener.local_addr()?;
         let config = Config {
             listen_addr: addr,
+            metrics_addr: MetricsAddr::OFF,
             database_url: DatabaseUrl::from(database.url.clone()),
             db_pool_size: 8,
             log_format: LogFormat::Text,

@@ -16,6 +16,7 @@ use vary_proto::{
 use super::results::compute_results;
 use crate::error::Error;
 use crate::lifecycle;
+use crate::metrics::{GuardrailMetrics, GuardrailOutcome};
 use crate::store::{Change, ExperimentFilter, Store};
 
 /// The actor recorded on guardrail pauses and alerts.
@@ -24,11 +25,13 @@ pub const GUARDRAIL_ACTOR: &str = "system:guardrail";
 /// Arbitrary constant naming the guardrail pass lock ("gard").
 const GUARDRAIL_LOCK_KEY: i64 = 0x6761_7264;
 
-/// Runs passes every `interval` until `cancel`.
+/// Runs passes every `interval` until `cancel`; counts each experiment evaluated (ok or
+/// breached) and each failed pass (error) in `metrics`.
 pub async fn run_guardrail_watch(
     store: Store,
     pool: deadpool_postgres::Pool,
     interval: Duration,
+    metrics: GuardrailMetrics,
     cancel: CancellationToken,
 ) {
     let mut alerted = HashSet::new();
@@ -39,7 +42,8 @@ pub async fn run_guardrail_watch(
             () = cancel.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = guardrail_pass(&store, &pool, &mut alerted).await {
+        if let Err(error) = guardrail_pass(&store, &pool, &metrics, &mut alerted).await {
+            metrics.record(GuardrailOutcome::Error);
             tracing::warn!(error = ?anyhow::Error::from(error), "guardrail pass failed");
         }
     }
@@ -50,6 +54,7 @@ pub async fn run_guardrail_watch(
 async fn guardrail_pass(
     store: &Store,
     pool: &deadpool_postgres::Pool,
+    metrics: &GuardrailMetrics,
     alerted: &mut HashSet<(String, i32, String, String)>,
 ) -> Result<(), Error> {
     let mut client = pool.get().await?;
@@ -75,6 +80,12 @@ async fn guardrail_pass(
                 Err(Error::NotStarted { .. }) => continue,
                 Err(error) => return Err(error),
             };
+            let breached = results.guardrails.iter().any(|check| check.breached);
+            metrics.record(if breached {
+                GuardrailOutcome::Breached
+            } else {
+                GuardrailOutcome::Ok
+            });
             act_on_breaches(store, &results, alerted).await?;
         }
         match next {

@@ -121,7 +121,7 @@ fn validate_create(message: pb::CreateTokenRequest) -> Result<TokenRequest, Vali
     }
     let ttl = message
         .ttl
-        .map(|ttl| Duration::try_from(ttl))
+        .map(Duration::try_from)
         .transpose()
         .map_err(|_| ValidationError::new("ttl", "must be a positive duration"))?;
     match ttl {

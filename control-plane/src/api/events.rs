@@ -9,6 +9,7 @@ use vary_proto::{
 
 use crate::error::Error;
 use crate::ingest::{ValidEvent, store_events, validate_event};
+use crate::metrics::IngestMetrics;
 
 /// Most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -17,12 +18,19 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct EventIngestApi {
     pool: deadpool_postgres::Pool,
+    /// Where results and lags are counted; `None` counts nothing.
+    metrics: Option<IngestMetrics>,
 }
 
 impl EventIngestApi {
     /// A service writing to `pool`.
     pub fn new(pool: deadpool_postgres::Pool) -> Self {
-        Self { pool }
+        Self { pool, metrics: None }
+    }
+
+    /// Also counts each batch's results and each valid event's lag into `metrics`.
+    pub fn with_metrics(self, metrics: IngestMetrics) -> Self {
+        Self { metrics: Some(metrics), ..self }
     }
 }
 
@@ -72,6 +80,16 @@ impl EventIngestService for EventIngestApi {
         let valid = (exposures.len() + outcomes.len()) as u64;
         let stored = store_events(&self.pool, &exposures, &outcomes).await?;
         let accepted = stored.exposures + stored.outcomes;
+        if let Some(metrics) = &self.metrics {
+            metrics.record_batch(accepted, valid - accepted, rejections.len() as u64);
+            let times = exposures
+                .iter()
+                .map(|exposure| exposure.occurred_at)
+                .chain(outcomes.iter().map(|outcome| outcome.occurred_at));
+            for at in times {
+                metrics.record_lag(at, now);
+            }
+        }
         if !rejections.is_empty() {
             tracing::warn!(rejected = rejections.len(), first = %rejections[0].message, "events rejected");
         }

@@ -49,14 +49,15 @@ impl ConfigDistributionService for DistributionApi {
         // A small buffer: a slow agent holds back its own stream only, and since every
         // send reads the latest head, it skips revisions instead of queueing them.
         let (outbound, frames) = mpsc::channel(2);
-        tokio::spawn(run_session(
+        // The session's logs carry this call's span (method, request id).
+        tokio::spawn(tracing::Instrument::in_current_span(run_session(
             request.into_inner(),
             outbound,
             self.head.clone(),
             self.fleet.clone(),
             self.settings,
             self.shutdown.clone(),
-        ));
+        )));
         Ok(Response::new(Box::pin(ReceiverStream::new(frames))))
     }
 }

@@ -6,4 +6,4 @@ mod persist;
 mod registry;
 
 pub use persist::{AgentRow, list_agents, run_fleet_writer};
-pub use registry::{AgentSession, Fleet};
+pub use registry::{AgentSession, ConnectionCounts, Fleet};

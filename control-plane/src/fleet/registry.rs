@@ -53,6 +53,15 @@ struct Inner {
     nacks: AtomicU64,
 }
 
+/// How many agents have a stream to this replica, and how many of those lag the head.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionCounts {
+    /// Agents with an open stream.
+    pub connected: u64,
+    /// Of those, agents whose applied revision is older than the head.
+    pub behind_head: u64,
+}
+
 /// One open Watch stream of one agent.
 #[derive(Debug, Clone)]
 pub struct AgentSession {
@@ -144,6 +153,19 @@ impl Fleet {
                 state.connection = None;
             }
         });
+    }
+
+    /// Counts the connected agents, and those behind `head` (none while it is unknown).
+    pub fn connection_counts(&self, head: Option<i64>) -> ConnectionCounts {
+        let agents = self.lock();
+        let mut counts = ConnectionCounts::default();
+        for state in agents.values().filter(|state| state.connection.is_some()) {
+            counts.connected += 1;
+            if head.is_some_and(|head| state.applied_revision < head) {
+                counts.behind_head += 1;
+            }
+        }
+        counts
     }
 
     /// The current state of one agent.

@@ -21,6 +21,7 @@ use crate::distribution::{
     DistributionApi,
     server_stub::config_distribution_service_server::ConfigDistributionServiceServer,
 };
+use crate::metrics::rpc::{RpcMetrics, RpcMetricsLayer};
 
 /// Largest response message sent, in bytes. Config snapshots are the largest messages;
 /// 64 MiB leaves room for tens of thousands of experiments.
@@ -57,6 +58,8 @@ pub struct Services {
     pub audit: AuditApi,
     /// The tokens every call is authenticated against.
     pub tokens: TokenStore,
+    /// Where every call's latency and status code are recorded.
+    pub rpc_metrics: RpcMetrics,
 }
 
 /// The services whose health is reported, besides the empty (whole-server) name.
@@ -119,7 +122,9 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .concurrency_limit_per_connection(MAX_CALLS_PER_CONNECTION)
-        // Every call passes the access policy first (see `auth`), then the size limit.
+        // Every call gets a request id and is timed and counted (refusals included),
+        // then passes the access policy (see `auth`), then the size limit.
+        .layer(RpcMetricsLayer::new(services.rpc_metrics))
         .layer(AuthLayer::new(services.tokens))
         .layer(message_limit::MessageLimitLayer::new(MAX_REQUEST_MESSAGE_BYTES))
         .add_service(health)
