@@ -70,12 +70,9 @@ mod tests {
 
     #[test]
     fn refusals_are_permanent() {
-        for code in [
-            Code::InvalidArgument,
-            Code::NotFound,
-            Code::FailedPrecondition,
-            Code::OutOfRange,
-        ] {
+        for code in
+            [Code::InvalidArgument, Code::NotFound, Code::FailedPrecondition, Code::OutOfRange]
+        {
             assert_eq!(classify(&Status::new(code, "x")), FailureClass::Permanent, "{code:?}");
         }
     }
