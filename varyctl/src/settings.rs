@@ -103,24 +103,21 @@ fn read_config(path: &Path, must_exist: bool) -> Result<FileConfig, CliError> {
     match documents.into_iter().next() {
         None => Ok(FileConfig::default()),
         Some(document) => serde_json::from_value(document.value).map_err(|error| {
-            invalid(format!("{error} (expected `addr`, `agent_addr` and `token`)"))
+            invalid(format!("{error} (expected `addr`, `agent_addr`, `token` and `tls_ca`)"))
         }),
     }
 }
 
-/// Accepts `host:port` as `http://host:port`; refuses schemes this build cannot speak.
+/// Accepts `host:port` as `http://host:port`; refuses schemes gRPC does not run over.
 fn normalise_addr(addr: &str) -> Result<String, CliError> {
     let addr = addr.trim().trim_end_matches('/');
-    if addr.starts_with("http://") {
+    if addr.starts_with("http://") || addr.starts_with("https://") {
         return Ok(addr.to_owned());
     }
-    if addr.starts_with("https://") {
-        return Err(CliError::Usage(format!(
-            "address {addr}: TLS is not supported by this varyctl build yet; use http://"
-        )));
-    }
     if addr.contains("://") {
-        return Err(CliError::Usage(format!("address {addr}: the scheme must be http://")));
+        return Err(CliError::Usage(format!(
+            "address {addr}: the scheme must be http:// or https://"
+        )));
     }
     Ok(format!("http://{addr}"))
 }
@@ -135,6 +132,7 @@ mod tests {
             addr: addr.map(str::to_owned),
             agent_addr: None,
             token: None,
+            tls_ca: None,
             config,
             output: OutputFormat::Table,
         }
@@ -192,8 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn tls_addresses_are_refused_with_a_reason() {
-        let error = normalise_addr("https://cp:443").expect_err("no tls");
-        assert!(error.to_string().contains("TLS"));
+    fn schemes_other_than_http_and_https_are_refused() {
+        assert_eq!(normalise_addr("https://cp:443/").unwrap(), "https://cp:443");
+        assert_eq!(normalise_addr("cp:7070").unwrap(), "http://cp:7070");
+        let error = normalise_addr("ftp://cp:21").expect_err("not grpc");
+        assert!(error.to_string().contains("http:// or https://"), "{error}");
     }
 }

@@ -70,3 +70,25 @@ async fn without_a_token_the_cli_says_which_settings_to_check() {
     let bad_time = env.varyctl(&["audit", "--since", "yesterday-ish"]).await;
     bad_time.assert_code(2);
 }
+
+#[tokio::test]
+async fn an_https_control_plane_is_reached_with_its_ca_and_refused_without() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = vary_tests::pki::TestPki::generate(dir.path(), "cli").expect("pki");
+    let server = vary_tests::TestControlPlane::start_tls(&pki, false).await.expect("tls server");
+    let admin = vary_tests::auth::TestToken::of(vary_control_plane::auth::Role::Admin).secret;
+    let endpoint = server.endpoint();
+    let ca = pki.ca.to_str().expect("utf-8").to_owned();
+    let base = ["--addr", endpoint.as_str(), "--token", admin];
+    let with_ca: Vec<String> =
+        base.iter().copied().chain(["--tls-ca", ca.as_str(), "whoami"]).map(String::from).collect();
+    let run = super::run_binary(&with_ca, dir.path(), &[]).await;
+    run.assert_code(0);
+    assert!(run.stdout.contains("test-admin (admin)"), "{}", run.stdout);
+
+    let without: Vec<String> = base.iter().copied().chain(["whoami"]).map(String::from).collect();
+    let run = super::run_binary(&without, dir.path(), &[]).await;
+    run.assert_code(2);
+    assert!(run.stderr.contains("--tls-ca"), "{}", run.stderr);
+    server.stop().await.expect("stop");
+}
