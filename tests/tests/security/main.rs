@@ -6,5 +6,6 @@ mod audit_log;
 mod limits;
 mod matrix;
 mod raw;
+mod sidecar_token;
 mod tls;
 mod tokens;
