@@ -50,6 +50,8 @@ fn bench_exposures(c: &mut Criterion) {
                     layer: None,
                     forced: false,
                     log_exposure: true,
+                    experiment_index: 0,
+                    variant_index: 0,
                 })
                 .collect(),
         };

@@ -128,6 +128,8 @@ fn assign_logs_exposures_unless_the_request_opts_out() {
         layer: None,
         forced: reason == Reason::Override,
         log_exposure: reason != Reason::Rollout,
+        experiment_index: 0,
+        variant_index: 0,
     };
     let result = Assignments {
         revision: 5,

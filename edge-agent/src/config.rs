@@ -32,6 +32,10 @@ pub struct Config {
     /// Address the agent's gRPC server (Assign, Explain, health) listens on.
     #[arg(long, env = "VARY_LISTEN_ADDR", default_value = "127.0.0.1:7171")]
     pub listen_addr: SocketAddr,
+    /// Address of the plain-HTTP endpoint serving /metrics, /healthz and /readyz;
+    /// `off` (or empty) disables it. [`Config::new`] leaves it off.
+    #[arg(long, env = "VARY_METRICS_ADDR", default_value = "127.0.0.1:9191")]
+    pub metrics_addr: MetricsAddr,
     /// Directory of the last-known-good snapshot file; created when missing.
     #[arg(long, env = "VARY_STATE_DIR", default_value = ".vary-agent")]
     pub state_dir: PathBuf,
@@ -75,6 +79,27 @@ pub struct Config {
     /// (health stays open for probes). Off by default: the API listens on localhost.
     #[arg(long, env = "VARY_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<Secret>,
+}
+
+/// Where the metrics endpoint listens, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
+impl MetricsAddr {
+    /// No metrics endpoint.
+    pub const OFF: Self = Self(None);
+}
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("off") {
+            return Ok(Self::OFF);
+        }
+        text.parse().map(|addr| Self(Some(addr)))
+    }
 }
 
 /// A secret from the command line or environment: usable, never printed.
@@ -132,6 +157,8 @@ impl Config {
             agent_id: Some(agent_id.into()),
             labels: Vec::new(),
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 7171)),
+            // Off: tests start many agents in one process, and embedders choose.
+            metrics_addr: MetricsAddr::OFF,
             state_dir: state_dir.into(),
             log_format: LogFormat::Text,
             backoff_min: Duration::from_millis(200),
@@ -290,6 +317,19 @@ mod tests {
         .expect("defaults parse");
         assert_eq!(config.validate().map_err(|error| error.to_string()), Ok(()));
         assert_eq!(config.label_map().get("app").map(String::as_str), Some("shop"));
+    }
+
+    #[test]
+    fn the_metrics_address_defaults_to_loopback_and_can_be_turned_off() {
+        let parse = |extra: &[&str]| {
+            let args = ["vary-edge-agent", "--agent-id", "pod-1"];
+            Config::try_parse_from(args.iter().chain(extra)).map(|config| config.metrics_addr)
+        };
+        let default = parse(&[]).expect("parses");
+        assert_eq!(default, MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 9191)))));
+        assert_eq!(parse(&["--metrics-addr", "off"]).expect("parses"), MetricsAddr::OFF);
+        assert_eq!(parse(&["--metrics-addr", ""]).expect("parses"), MetricsAddr::OFF);
+        assert!(parse(&["--metrics-addr", "nowhere"]).is_err());
     }
 
     #[test]

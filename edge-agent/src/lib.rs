@@ -17,6 +17,7 @@ pub mod error;
 pub mod forward;
 pub mod link;
 pub mod lkg;
+pub mod metrics;
 pub mod respond;
 pub mod serve;
 pub mod server;
@@ -60,9 +61,32 @@ pub async fn run(
     run_with_hooks(listener, config, Hooks::default(), shutdown).await
 }
 
-/// [`run`] with test hooks (for example, one that corrupts received snapshots).
+/// [`run`] with test hooks (for example, one that corrupts received snapshots). Binds
+/// the metrics endpoint on `config.metrics_addr` when it is on.
 pub async fn run_with_hooks(
     listener: TcpListener,
+    config: Config,
+    hooks: Hooks,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    config.validate()?;
+    let metrics_listener = match config.metrics_addr.0 {
+        None => None,
+        Some(addr) => {
+            Some(TcpListener::bind(addr).await.map_err(|error| Error::InvalidConfig {
+                field: "metrics_addr",
+                message: format!("cannot bind {addr}: {error}"),
+            })?)
+        }
+    };
+    run_with_metrics_listener(listener, metrics_listener, config, hooks, shutdown).await
+}
+
+/// [`run_with_hooks`] serving `/metrics`, `/healthz` and `/readyz` on `metrics_listener`
+/// when given (its address in `config` is ignored).
+pub async fn run_with_metrics_listener(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     config: Config,
     hooks: Hooks,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -88,8 +112,11 @@ pub async fn run_with_hooks(
         state_dir: config.state_dir.clone(),
     };
     let sync_span = tracing::info_span!("sync", agent_id = %agent_id);
+    let stream_status = Arc::new(metrics::stream::StreamStatus::default());
     let sync_task = tokio::spawn(tracing::Instrument::instrument(
-        Syncer::new(settings, store.clone(), hooks).run(cancel.clone()),
+        Syncer::new(settings, store.clone(), hooks)
+            .with_status(stream_status.clone())
+            .run(cancel.clone()),
         sync_span,
     ));
     let health_task = tokio::spawn(server::serving_once_loaded(
@@ -116,11 +143,35 @@ pub async fn run_with_hooks(
     };
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, agent_id = %agent_id, "edge agent listening");
-    let assign = serve::AssignApi::new(store).with_events(events.clone());
+    let assign = serve::AssignApi::new(store.clone()).with_events(events.clone());
+    // The endpoint outlives the gRPC server's drain, so /readyz answers 503 meanwhile.
+    let metrics_stop = CancellationToken::new();
+    let metrics_task = metrics_listener.map(|metrics_listener| {
+        let metrics = metrics::AgentMetrics::new(
+            store,
+            stream_status,
+            assign.latency().clone(),
+            events.clone(),
+        );
+        tracing::info!(addr = ?metrics_listener.local_addr().ok(), "metrics endpoint listening");
+        let stop = metrics_stop.clone();
+        tokio::spawn(metrics::http::serve(
+            metrics_listener,
+            metrics,
+            reporter.clone(),
+            async move { stop.cancelled().await },
+        ))
+    });
     let capture = capture::CaptureApi::new(events);
     let api_token = api_token::RequireApiToken::new(config.api_token.clone());
     let served = server::serve(listener, assign, capture, api_token, health_service, drain).await;
     cancel.cancel();
+    metrics_stop.cancel();
+    if let Some(task) = metrics_task
+        && let Ok(Err(error)) = task.await
+    {
+        tracing::warn!(%error, "metrics endpoint failed");
+    }
     health_task.abort();
     // The server has stopped, so no event arrives after the queue is drained.
     let began = shutdown_began.get().copied().unwrap_or_else(tokio::time::Instant::now);

@@ -1,6 +1,9 @@
 //! How the agent reaches the control plane: the address, the TLS settings (CA bundle,
 //! optional client certificate for mTLS) and the API token sent on every call. Both the
-//! Watch stream and event forwarding dial through here, so they always agree.
+//! Watch stream and event forwarding dial through here, so they always agree. Every call
+//! also carries a fresh `x-request-id`, which the control plane puts in its log span;
+//! the agent records it in its own current span (a `request_id` field) so the logs of
+//! both sides join.
 
 use std::{path::Path, time::Duration};
 
@@ -24,7 +27,11 @@ pub struct ControlPlaneLink {
     token: BearerToken,
 }
 
-/// Adds `authorization: Bearer <token>` to every call, when there is a token.
+/// The request id header sent on every call.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Adds `authorization: Bearer <token>` to every call, when there is a token, and a new
+/// `x-request-id` (a UUID) to every call.
 #[derive(Clone, Default)]
 pub struct BearerToken(Option<MetadataValue<Ascii>>);
 
@@ -94,6 +101,11 @@ impl Interceptor for BearerToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {
             request.metadata_mut().insert("authorization", value.clone());
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        tracing::Span::current().record("request_id", request_id.as_str());
+        if let Ok(value) = request_id.parse() {
+            request.metadata_mut().insert(REQUEST_ID_HEADER, value);
         }
         Ok(request)
     }

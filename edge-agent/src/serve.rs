@@ -2,7 +2,7 @@
 //! (a wait-free `ArcSwap` load), reads the clock once, evaluates, and maps the result. No
 //! I/O, no lock, and no logging above debug on this path.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -12,7 +12,9 @@ use vary_proto::{
     pb::{self, assignment_service_server::AssignmentService},
 };
 
-use crate::{capture, forward::EventSink, respond, snapshot::SnapshotStore};
+use crate::{
+    capture, forward::EventSink, metrics::assign::AssignLatency, respond, snapshot::SnapshotStore,
+};
 
 /// Most experiment keys one request may name.
 pub const MAX_REQUESTED_KEYS: usize = 1_000;
@@ -27,6 +29,8 @@ pub struct AssignApi {
     store: Arc<SnapshotStore>,
     /// Where exposures go; `None` records none.
     events: Option<EventSink>,
+    /// Each `Assign` call's latency.
+    latency: Arc<AssignLatency>,
 }
 
 // === impl AssignApi ===
@@ -34,7 +38,12 @@ pub struct AssignApi {
 impl AssignApi {
     /// Answers from `store`.
     pub fn new(store: Arc<SnapshotStore>) -> Self {
-        Self { store, events: None }
+        Self { store, events: None, latency: Arc::default() }
+    }
+
+    /// The latency histogram of `Assign`, for the metrics endpoint.
+    pub fn latency(&self) -> &Arc<AssignLatency> {
+        &self.latency
     }
 
     /// Also records exposures into `events` (see [`capture::record_assign_exposures`]).
@@ -49,6 +58,7 @@ impl AssignmentService for AssignApi {
         &self,
         request: Request<pb::AssignRequest>,
     ) -> Result<Response<pb::AssignResponse>, Status> {
+        let started = Instant::now();
         let message = request.into_inner();
         let log_exposure = message.log_exposure;
         let request = engine_request(
@@ -61,17 +71,21 @@ impl AssignmentService for AssignApi {
         let served = current.as_ref().ok_or_else(not_loaded)?;
         let now = OffsetDateTime::now_utc();
         let result = served.compiled.evaluate(&request, now);
+        served.assignment_counts.record(&result.assignments);
         if let Some(events) = &self.events {
             capture::record_assign_exposures(events, log_exposure, &request, &result, now);
         }
         let staleness = self.store.staleness(now);
         tracing::debug!(revision = result.revision, assigned = result.assignments.len(), "assign");
-        Ok(Response::new(respond::assign_response(
+        let response = respond::assign_response(
             result.revision,
             result.unit.unit_type,
             &result.assignments,
             staleness,
-        )))
+        );
+        // Refused requests (invalid, nothing loaded) return above and are not timed.
+        self.latency.observe(started.elapsed());
+        Ok(Response::new(response))
     }
 
     async fn explain(

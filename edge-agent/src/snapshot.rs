@@ -20,7 +20,11 @@ use vary_proto::{
     pb,
 };
 
-use crate::{convert::snapshot_from_pb, error::Error};
+use crate::{
+    convert::snapshot_from_pb,
+    error::Error,
+    metrics::assign::{AssignmentCounters, RevisionCounters},
+};
 
 /// `confirmed_at_ms` before any confirmation.
 const NEVER: i64 = i64::MIN;
@@ -43,6 +47,9 @@ pub struct Served {
     pub commit_time: Option<OffsetDateTime>,
     /// Stream or file.
     pub origin: Origin,
+    /// This revision's per-variant assignment counters; attached by
+    /// [`SnapshotStore::install`], empty (counting nothing) before.
+    pub assignment_counts: RevisionCounters,
 }
 
 /// The served snapshot and its freshness; cheap to share (`Arc`), never blocks readers.
@@ -56,6 +63,8 @@ pub struct SnapshotStore {
     /// The served revision, `None` before the first; only waiters subscribe, requests
     /// never touch it. (Revision 0 is real: the empty config of a fresh installation.)
     revision: watch::Sender<Option<i64>>,
+    /// Assignments served per (experiment, variant), across revisions.
+    assignments: AssignmentCounters,
 }
 
 // === impl Served ===
@@ -76,7 +85,7 @@ impl Served {
         snapshot.validate().map_err(invalid)?;
         let compiled = CompiledSnapshot::compile(&snapshot)
             .map_err(|source| Error::Uncompilable { revision, source })?;
-        Ok(Self { compiled, commit_time, origin })
+        Ok(Self { compiled, commit_time, origin, assignment_counts: RevisionCounters::default() })
     }
 
     /// The revision.
@@ -94,6 +103,7 @@ impl SnapshotStore {
             current: ArcSwapOption::empty(),
             confirmed_at_ms: AtomicI64::new(NEVER),
             revision: watch::Sender::new(None),
+            assignments: AssignmentCounters::default(),
         }
     }
 
@@ -110,8 +120,9 @@ impl SnapshotStore {
     /// Serves `served` from now on. `confirmed_at` is when the control plane last said it
     /// is the head (now, for a snapshot just received; the file's write time for the
     /// last-known-good file).
-    pub fn install(&self, served: Served, confirmed_at: OffsetDateTime) {
+    pub fn install(&self, mut served: Served, confirmed_at: OffsetDateTime) {
         let revision = served.revision();
+        served.assignment_counts = self.assignments.for_revision(&served.compiled);
         // Freshness first, so a request never sees the new revision with a missing time.
         self.confirmed_at_ms.store(unix_millis(confirmed_at), Ordering::Release);
         self.current.store(Some(Arc::new(served)));
@@ -132,6 +143,11 @@ impl SnapshotStore {
         }
         let elapsed_ms = unix_millis(now).saturating_sub(confirmed).max(0);
         Some(Duration::from_millis(elapsed_ms as u64))
+    }
+
+    /// Assignments served since start per (experiment, variant), in key order.
+    pub fn assignment_counts(&self) -> Vec<(String, String, u64)> {
+        self.assignments.counts()
     }
 
     /// A receiver of the served revision, for waiters such as health.

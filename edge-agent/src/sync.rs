@@ -34,6 +34,7 @@ use crate::{
     error::{Chain, Error},
     link::ControlPlaneLink,
     lkg,
+    metrics::stream::StreamStatus,
     snapshot::{Origin, Served, SnapshotStore},
 };
 
@@ -90,6 +91,8 @@ pub struct Syncer {
     hooks: Hooks,
     /// The last-known-good snapshot read at start, until something else is served.
     standby: Option<Standby>,
+    /// Whether a stream is open, and the redials, for the metrics endpoint.
+    status: Arc<StreamStatus>,
 }
 
 /// The last-known-good snapshot, compiled, with the time it was written.
@@ -112,7 +115,12 @@ impl fmt::Debug for Hooks {
 impl Syncer {
     /// A sync loop feeding `store`; nothing runs until [`Syncer::run`].
     pub fn new(settings: SyncSettings, store: Arc<SnapshotStore>, hooks: Hooks) -> Self {
-        Self { settings, store, hooks, standby: None }
+        Self { settings, store, hooks, standby: None, status: Arc::default() }
+    }
+
+    /// Reports the stream's state into `status` (shared with the metrics endpoint).
+    pub fn with_status(self, status: Arc<StreamStatus>) -> Self {
+        Self { status, ..self }
     }
 
     /// Reads the last-known-good file, then runs sessions until `cancel` fires.
@@ -138,15 +146,26 @@ impl Syncer {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
             }
+            self.status.reconnecting();
         }
     }
 
-    /// One Watch stream, from dialling to its end.
+    /// One Watch stream, from dialling to its end, in a span whose `request_id` is the
+    /// one the control plane logs for this stream.
     pub async fn session(&mut self) -> SessionReport {
-        match self.open().await {
-            Ok((responses, outbound)) => self.drive(responses, outbound).await,
-            Err(error) => SessionReport { received_any: false, outcome: Err(error) },
-        }
+        let span = tracing::info_span!("watch_stream", request_id = tracing::field::Empty);
+        let session = async {
+            match self.open().await {
+                Ok((responses, outbound)) => {
+                    self.status.set_connected(true);
+                    let report = self.drive(responses, outbound).await;
+                    self.status.set_connected(false);
+                    report
+                }
+                Err(error) => SessionReport { received_any: false, outcome: Err(error) },
+            }
+        };
+        tracing::Instrument::instrument(session, span).await
     }
 
     /// Dials (a new connection per session, so a redialled stream can land on another

@@ -174,6 +174,8 @@ mod tests {
             layer: None,
             forced: reason == Reason::Override,
             log_exposure: reason != Reason::Rollout,
+            experiment_index: 0,
+            variant_index: 0,
         }
     }
 

@@ -76,6 +76,12 @@ impl EventSink {
             .count()
     }
 
+    /// Events waiting in the queue and in the overflow channel now.
+    pub fn queue_depth(&self) -> usize {
+        let waiting = |sender: &mpsc::Sender<pb::Event>| sender.max_capacity() - sender.capacity();
+        waiting(&self.queue) + waiting(&self.overflow)
+    }
+
     /// The shared counters.
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters

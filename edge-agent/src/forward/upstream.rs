@@ -66,7 +66,14 @@ impl Upstream {
     pub async fn send(&mut self, events: &[pb::Event]) -> Result<(), SendFailure> {
         let request =
             pb::IngestEventsRequest { events: events.to_vec(), source: self.source.clone() };
-        let response = match self.client.ingest_events(request).await {
+        // `request_id` is filled in by the link's interceptor as the call starts.
+        let span = tracing::info_span!(
+            "ingest_events",
+            events = events.len(),
+            request_id = tracing::field::Empty
+        );
+        let call = tracing::Instrument::instrument(self.client.ingest_events(request), span);
+        let response = match call.await {
             Ok(response) => response.into_inner(),
             Err(status) => return Err(SendFailure { class: classify(&status), status }),
         };

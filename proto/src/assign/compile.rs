@@ -205,6 +205,16 @@ impl CompiledSnapshot {
     pub fn experiment_count(&self) -> usize {
         self.experiments.len()
     }
+
+    /// Each experiment's key and its variants' keys, in the order that
+    /// [`super::Assignment::experiment_index`] and [`super::Assignment::variant_index`]
+    /// index (for tables built once per revision, such as per-variant counters).
+    pub fn experiment_variants(&self) -> impl ExactSizeIterator<Item = (&str, Vec<&str>)> + '_ {
+        self.experiments.iter().map(|experiment| {
+            let variants = experiment.variants.iter().map(|variant| &*variant.key).collect();
+            (&*experiment.key, variants)
+        })
+    }
 }
 
 fn compile_experiment<'a>(

@@ -53,6 +53,14 @@ pub struct Assignment<'a> {
     pub forced: bool,
     /// Whether an exposure should be logged (false for rollouts).
     pub log_exposure: bool,
+    /// The experiment's position in its snapshot (key order, as
+    /// [`CompiledSnapshot::experiment_variants`] lists them), so callers can keep
+    /// per-experiment tables built once per revision instead of looking keys up.
+    #[serde(skip)]
+    pub experiment_index: u32,
+    /// The variant's position in the experiment's variant list.
+    #[serde(skip)]
+    pub variant_index: u16,
 }
 
 /// The result of [`CompiledSnapshot::evaluate`]: borrows the snapshot and, for the unit
@@ -357,6 +365,7 @@ impl CompiledSnapshot {
             Decision::Rollout { variant } => (variant, Reason::Rollout),
             _ => return None,
         };
+        let variant_index = variant;
         let variant = &experiment.variants[usize::from(variant)];
         Some(Assignment {
             experiment_key: &experiment.key,
@@ -369,6 +378,8 @@ impl CompiledSnapshot {
                 .map(|(layer_index, _)| &*self.layers[layer_index as usize].name),
             forced: reason == Reason::Override,
             log_exposure: reason != Reason::Rollout,
+            experiment_index: index,
+            variant_index,
         })
     }
 }
