@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use tonic::transport::Channel;
+use tonic::codegen::{Body, Bytes, StdError};
 use vary_proto::{
     model::json_to_struct,
     pb::{self, experiment_service_client::ExperimentServiceClient},
@@ -115,12 +115,41 @@ fn eligibility(index: usize) -> Vec<pb::RuleGroup> {
     ]
 }
 
-/// Creates and starts experiments `0..count` (of a design for `count`); the config
-/// revision after the last one.
-pub async fn seed(channel: Channel, count: usize) -> anyhow::Result<i64> {
+/// A transport an `ExperimentServiceClient` can be built on and moved between tasks: a
+/// bare `Channel`, or one wrapped in the harness's bearer-token interceptor.
+pub trait Transport:
+    tonic::client::GrpcService<
+        tonic::body::Body,
+        Error: Into<StdError>,
+        ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<T> Transport for T where
+    T: tonic::client::GrpcService<
+            tonic::body::Body,
+            Error: Into<StdError>,
+            ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+            Future: Send,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// Creates and starts experiments `0..count` (of a design for `count`) through `client`;
+/// the config revision after the last one.
+pub async fn seed<T: Transport>(
+    client: ExperimentServiceClient<T>,
+    count: usize,
+) -> anyhow::Result<i64> {
     let mut tasks = tokio::task::JoinSet::new();
     for lane in 0..SEEDING_CONCURRENCY.min(count.max(1)) {
-        let mut client = ExperimentServiceClient::new(channel.clone());
+        let mut client = client.clone();
         tasks.spawn(async move {
             let mut revision = 0;
             for index in (lane..count).step_by(SEEDING_CONCURRENCY) {
@@ -153,8 +182,8 @@ pub async fn seed(channel: Channel, count: usize) -> anyhow::Result<i64> {
 }
 
 /// Changes experiment 0's allocation (alternating two values): one new config revision.
-pub async fn publish_one(
-    client: &mut ExperimentServiceClient<Channel>,
+pub async fn publish_one<T: Transport>(
+    client: &mut ExperimentServiceClient<T>,
     round: u64,
 ) -> anyhow::Result<i64> {
     let response = client

@@ -63,6 +63,19 @@ pub struct LoadReport {
     pub client_cpu_percent: Option<f64>,
 }
 
+// === impl LoadReport ===
+
+impl LoadReport {
+    /// Server CPU time per completed call, microseconds: what one call costs the server
+    /// whatever else runs on the machine (the throughput a whole core would give is its
+    /// inverse), when the server's pid was given.
+    pub fn server_cpu_us_per_call(&self) -> Option<f64> {
+        let percent = self.server_cpu_percent?;
+        (self.completed > 0)
+            .then(|| percent / 100.0 * self.seconds / self.completed as f64 * 1_000_000.0)
+    }
+}
+
 /// The agent's run as a ratio of the baseline's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -72,6 +85,9 @@ pub struct Comparison {
     pub p50_ratio: f64,
     /// Agent p99 / baseline p99.
     pub p99_ratio: f64,
+    /// Baseline server CPU per call / agent server CPU per call: the throughput ratio
+    /// the two would reach with a core each to themselves (when both pids were given).
+    pub cpu_capacity_ratio: Option<f64>,
 }
 
 /// Whether a measured value is within its budget, and by how much it misses or beats it.
@@ -121,6 +137,10 @@ impl Comparison {
             throughput_ratio: ratio(ours.throughput, baseline.throughput),
             p50_ratio: ratio(ours.latency.p50_us, baseline.latency.p50_us),
             p99_ratio: ratio(ours.latency.p99_us, baseline.latency.p99_us),
+            cpu_capacity_ratio: baseline
+                .server_cpu_us_per_call()
+                .zip(ours.server_cpu_us_per_call())
+                .map(|(baseline, ours)| ratio(baseline, ours)),
         }
     }
 }
@@ -172,7 +192,7 @@ impl BudgetCheck {
 /// A table of runs, one line each, for terminals and the docs.
 pub fn table(runs: &[(&str, &LoadReport)]) -> String {
     let mut out = String::from(
-        "| run | mode | calls/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | server CPU | client CPU |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| run | mode | calls/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | server CPU | server CPU µs/call | client CPU |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (name, report) in runs {
         let mode = match report.target_rate {
@@ -182,7 +202,7 @@ pub fn table(runs: &[(&str, &LoadReport)]) -> String {
         let percent = |value: Option<f64>| value.map_or("–".to_owned(), |v| format!("{v:.0}%"));
         let _ = writeln!(
             out,
-            "| {name} | {mode} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} |",
+            "| {name} | {mode} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} |",
             report.throughput,
             report.latency.p50_us,
             report.latency.p90_us,
@@ -191,6 +211,7 @@ pub fn table(runs: &[(&str, &LoadReport)]) -> String {
             report.latency.max_us,
             report.errors,
             percent(report.server_cpu_percent),
+            report.server_cpu_us_per_call().map_or("–".to_owned(), |us| format!("{us:.1}")),
             percent(report.client_cpu_percent),
         );
     }
@@ -263,8 +284,29 @@ mod tests {
         assert!((comparison.throughput_ratio - 0.8).abs() < 1e-9);
         assert!((comparison.p50_ratio - 1.5).abs() < 1e-9);
         assert!((comparison.p99_ratio - 3.0).abs() < 1e-9);
+        assert_eq!(comparison.cpu_capacity_ratio, None);
         let against_nothing = Comparison::of(&run(1.0, 1.0, 1.0), &run(0.0, 0.0, 0.0));
         assert_eq!(against_nothing.throughput_ratio, 0.0);
+    }
+
+    #[test]
+    fn cpu_per_call_gives_the_capacity_ratio() {
+        // 50% of a core for 2 s over 10,000 calls: 100 µs a call; 25% over 10,000: 50 µs.
+        let agent = LoadReport {
+            server_cpu_percent: Some(50.0),
+            seconds: 2.0,
+            completed: 10_000,
+            ..run(5_000.0, 1.0, 1.0)
+        };
+        let echo = LoadReport {
+            server_cpu_percent: Some(25.0),
+            seconds: 2.0,
+            completed: 10_000,
+            ..run(5_000.0, 1.0, 1.0)
+        };
+        assert!((agent.server_cpu_us_per_call().unwrap() - 100.0).abs() < 1e-9);
+        let ratio = Comparison::of(&agent, &echo).cpu_capacity_ratio.unwrap();
+        assert!((ratio - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn vary_bench(args: &[&str]) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tool_loads_an_agent_and_its_baseline_without_errors() -> anyhow::Result<()> {
     let control_plane = TestControlPlane::start().await?;
-    let revision = experiments::seed(control_plane.channel().await?, 20).await?;
+    let revision = experiments::seed(control_plane.experiments().await?, 20).await?;
     let agent = TestEdgeAgent::start(&control_plane.endpoint(), "bench-test-agent").await?;
     agent.wait_for_revision(revision).await?;
     let addr = format!("http://{}", agent.addr);

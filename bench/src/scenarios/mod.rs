@@ -4,7 +4,10 @@
 //! control plane publishes a new revision every second; (4) exposure logging on against
 //! off; (5) the agent's memory with 1,000 and 10,000 experiments.
 
+mod memory;
+mod runner;
 mod stack;
+mod throughput;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -14,10 +17,8 @@ use serde::Serialize;
 
 use crate::{
     cli::{MixArgs, ShapeArgs, default_bin_dir},
-    load::Target,
-    probe::{self, Probe},
-    processes::{ServerProcess, load_child},
-    procfs::{self, Memory},
+    probe::Probe,
+    procfs::Memory,
     report::{self, BudgetCheck, Comparison, LoadReport},
 };
 pub use stack::Stack;
@@ -55,12 +56,20 @@ pub struct ScenarioArgs {
     /// Scenario 3's interval between published revisions.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub publish_every: Duration,
+    /// Rounds of scenarios 1 and 2, each the echo then the agent: the machine is shared,
+    /// so ratios are taken per round and the median reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Only these scenarios (1–5); scenarios 2–4 run 1 too, for the rate.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
     pub only: Vec<u8>,
     /// Where `vary-edge-agent` is; defaults to this executable's directory.
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// Before stopping, print the agent's and the baseline's addresses and pids and wait
+    /// for Ctrl-C: for profiling them (`perf record -p PID`) under `vary-bench load`.
+    #[arg(long)]
+    pub hold: bool,
     /// Also write the whole report as JSON here.
     #[arg(long)]
     pub json_out: Option<PathBuf>,
@@ -92,8 +101,10 @@ pub struct ScenarioReport {
     pub probe: Option<Probe>,
     /// Every run, named.
     pub runs: Vec<(String, LoadReport)>,
-    /// Agent / baseline ratios, named.
+    /// Agent / baseline ratios, named (per round, and the medians).
     pub comparisons: Vec<(String, Comparison)>,
+    /// The open loops' rate, calls per second.
+    pub open_rate: Option<f64>,
     /// Revisions published during scenario 3.
     pub published_revisions: u64,
     /// Agent memory readings.
@@ -112,12 +123,12 @@ pub async fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
         agent_bin.display()
     );
     let mut report = ScenarioReport::default();
-    if args.only.iter().any(|scenario| (1..=4).contains(scenario)) {
-        throughput_and_latency(args, &agent_bin, &mut report).await?;
+    if args.hold || args.only.iter().any(|scenario| (1..=4).contains(scenario)) {
+        throughput::run(args, &agent_bin, &mut report).await?;
     }
     if args.only.contains(&5) {
         for &experiments in &args.rss_experiments {
-            memory(args, &agent_bin, experiments, &mut report).await?;
+            memory::run(args, &agent_bin, experiments, &mut report).await?;
         }
     }
     print!("{}", render(&report));
@@ -148,221 +159,6 @@ impl ScenarioArgs {
     fn mix(&self, log_exposure: bool) -> MixArgs {
         MixArgs { log_exposure, ..self.mix.clone() }
     }
-}
-
-/// Scenarios 1–4 on one stack.
-async fn throughput_and_latency(
-    args: &ScenarioArgs,
-    agent_bin: &std::path::Path,
-    report: &mut ScenarioReport,
-) -> anyhow::Result<()> {
-    eprintln!("==> seeding {} running experiments and starting the agent", args.experiments);
-    let mut stack = Stack::start(agent_bin, args.agent_cpus(), args.experiments).await?;
-    eprintln!(
-        "    seeded in {:.1} s; agent pid {} at revision {}",
-        stack.seeding.as_secs_f64(),
-        stack.agent.pid,
-        stack.seeded_revision
-    );
-    let baseline = ServerProcess::baseline(args.agent_cpus()).await?;
-    let pool = args.mix(false).settings().encoded();
-    let probe = probe::probe(&stack.agent.addr, &pool.requests, 512).await?;
-    let echo_sizes =
-        Some((probe.mean_request_bytes.round() as usize, probe.mean_response_bytes.round() as u32));
-    report.probe = Some(probe);
-    let (agent, agent_pid, load_cpus) =
-        (stack.agent.addr.clone(), Some(stack.agent.pid), args.load_cpus());
-
-    eprintln!("==> scenario 1: closed loop, maximum throughput (echo baseline, then agent)");
-    let echo_max = load_child(
-        load_cpus,
-        Target::Echo,
-        &baseline.addr,
-        Some(baseline.pid),
-        &args.closed(),
-        &args.mix(false),
-        echo_sizes,
-    )
-    .await?;
-    let assign_max = load_child(
-        load_cpus,
-        Target::Assign,
-        &agent,
-        agent_pid,
-        &args.closed(),
-        &args.mix(false),
-        None,
-    )
-    .await?;
-    let max = Comparison::of(&assign_max, &echo_max);
-    report.checks.push(BudgetCheck::at_least(
-        "1. throughput, agent / echo",
-        max.throughput_ratio,
-        THROUGHPUT_RATIO_BUDGET,
-        "x",
-    ));
-    report.comparisons.push(("1. closed loop".to_owned(), max));
-    let rate = assign_max.throughput * args.open_fraction;
-    report.runs.push(("1. echo, closed".to_owned(), echo_max));
-    report.runs.push(("1. agent, closed".to_owned(), assign_max.clone()));
-
-    if args.only.contains(&2) || args.only.contains(&3) {
-        eprintln!("==> scenario 2: open loop at {rate:.0} calls/s");
-        let echo_open = load_child(
-            load_cpus,
-            Target::Echo,
-            &baseline.addr,
-            Some(baseline.pid),
-            &args.open(rate),
-            &args.mix(false),
-            echo_sizes,
-        )
-        .await?;
-        let assign_open = load_child(
-            load_cpus,
-            Target::Assign,
-            &agent,
-            agent_pid,
-            &args.open(rate),
-            &args.mix(false),
-            None,
-        )
-        .await?;
-        report.checks.push(BudgetCheck::at_most(
-            "2. p99 at the open rate",
-            assign_open.latency.p99_us / 1_000.0,
-            P99_BUDGET_US / 1_000.0,
-            "ms",
-        ));
-        report
-            .comparisons
-            .push(("2. open loop".to_owned(), Comparison::of(&assign_open, &echo_open)));
-        report.runs.push(("2. echo, open".to_owned(), echo_open));
-        report.runs.push(("2. agent, open".to_owned(), assign_open));
-    }
-    if args.only.contains(&3) {
-        eprintln!(
-            "==> scenario 3: open loop at {rate:.0} calls/s, a new revision every {:?}",
-            args.publish_every
-        );
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-        let publisher = tokio::spawn(stack::publish_every(
-            stack.experiments().await?,
-            args.publish_every,
-            stop_rx,
-        ));
-        let publishing = load_child(
-            load_cpus,
-            Target::Assign,
-            &agent,
-            agent_pid,
-            &args.open(rate),
-            &args.mix(false),
-            None,
-        )
-        .await;
-        let _ = stop_tx.send(());
-        let (published, last) = publisher.await.context("the publisher panicked")??;
-        let publishing = publishing?;
-        let served = stack.wait_for_revision(last, Duration::from_secs(30)).await?;
-        eprintln!("    published {published} revisions; the agent serves {served}");
-        report.published_revisions = published;
-        report.checks.push(BudgetCheck::at_most(
-            "3. p99 while publishing",
-            publishing.latency.p99_us / 1_000.0,
-            P99_BUDGET_US / 1_000.0,
-            "ms",
-        ));
-        report.runs.push(("3. agent, open, publishing".to_owned(), publishing));
-    }
-    if args.only.contains(&4) {
-        eprintln!("==> scenario 4: exposure logging on (closed loop, then open at {rate:.0}/s)");
-        let closed_on = load_child(
-            load_cpus,
-            Target::Assign,
-            &agent,
-            agent_pid,
-            &args.closed(),
-            &args.mix(true),
-            None,
-        )
-        .await?;
-        let open_on = load_child(
-            load_cpus,
-            Target::Assign,
-            &agent,
-            agent_pid,
-            &args.open(rate),
-            &args.mix(true),
-            None,
-        )
-        .await?;
-        report.comparisons.push((
-            "4. exposures on, closed loop, vs echo".to_owned(),
-            Comparison::of(&closed_on, &report.runs[0].1),
-        ));
-        report.runs.push(("4. agent, closed, exposures on".to_owned(), closed_on));
-        report.runs.push(("4. agent, open, exposures on".to_owned(), open_on));
-    }
-    let memory = procfs::memory(stack.agent.pid)?;
-    eprintln!(
-        "    agent with {} experiments after the runs: VmRSS {} KiB, VmHWM {} KiB",
-        args.experiments, memory.rss_kib, memory.hwm_kib
-    );
-    report.memory.push(MemoryReading {
-        experiments: args.experiments,
-        idle: memory,
-        after_load: memory,
-        seeding_seconds: stack.seeding.as_secs_f64(),
-    });
-    baseline.stop().await?;
-    stack.stop().await
-}
-
-/// Scenario 5 for one experiment count: a fresh stack, memory idle and after a closed loop.
-async fn memory(
-    args: &ScenarioArgs,
-    agent_bin: &std::path::Path,
-    experiments: usize,
-    report: &mut ScenarioReport,
-) -> anyhow::Result<()> {
-    eprintln!("==> scenario 5: agent memory with {experiments} running experiments");
-    let stack = Stack::start(agent_bin, args.agent_cpus(), experiments).await?;
-    let idle = procfs::memory(stack.agent.pid)?;
-    let run = load_child(
-        args.load_cpus(),
-        Target::Assign,
-        &stack.agent.addr,
-        Some(stack.agent.pid),
-        &args.closed(),
-        &args.mix(false),
-        None,
-    )
-    .await?;
-    let after_load = procfs::memory(stack.agent.pid)?;
-    eprintln!(
-        "    seeded in {:.1} s; VmRSS idle {} KiB, after load {} KiB, VmHWM {} KiB",
-        stack.seeding.as_secs_f64(),
-        idle.rss_kib,
-        after_load.rss_kib,
-        after_load.hwm_kib
-    );
-    if experiments == RSS_BUDGET_EXPERIMENTS {
-        report.checks.push(BudgetCheck::at_most(
-            "5. RSS with 1,000 experiments, after load",
-            after_load.rss_kib as f64 / 1_024.0,
-            RSS_BUDGET_MIB,
-            "MiB",
-        ));
-    }
-    report.memory.push(MemoryReading {
-        experiments,
-        idle,
-        after_load,
-        seeding_seconds: stack.seeding.as_secs_f64(),
-    });
-    report.runs.push((format!("5. agent, closed, {experiments} experiments"), run));
-    stack.stop().await
 }
 
 /// The text report: runs, ratios, memory, budgets.

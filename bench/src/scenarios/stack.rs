@@ -10,11 +10,20 @@ use tokio::time::Instant;
 use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
 use vary_tests::TestControlPlane;
 
-use crate::{experiments, mix::MixSettings, probe, processes::ServerProcess};
+use crate::{
+    experiments::{self, Transport},
+    mix::MixSettings,
+    probe,
+    processes::ServerProcess,
+};
 
 /// Longest wait for a new agent to serve the seeded revision (10,000 experiments take
 /// seconds to validate and compile).
 const AGENT_READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The harness's test token of role `agent` (`vary_tests::auth`), which the harness writes
+/// into every test database; a control plane without authentication ignores it.
+const AGENT_TOKEN: &str = "vary_00000000000000c1_test-agent-secret";
 
 /// A control plane with experiments and an agent following it.
 #[derive(Debug)]
@@ -42,7 +51,7 @@ impl Stack {
         let control_plane = TestControlPlane::start().await.context("start the control plane")?;
         let seeding_started = Instant::now();
         let seeded_revision =
-            experiments::seed(control_plane.channel().await?, experiments).await?;
+            experiments::seed(control_plane.experiments().await?, experiments).await?;
         let seeding = seeding_started.elapsed();
         let state_dir = tempfile::tempdir().context("agent state dir")?;
         let agent = ServerProcess::agent(
@@ -50,7 +59,7 @@ impl Stack {
             agent_cpus,
             &control_plane.endpoint(),
             state_dir.path(),
-            &[],
+            &[("VARY_TOKEN".to_owned(), AGENT_TOKEN.to_owned())],
         )
         .await?;
         let mut stack = Self { control_plane, agent, seeded_revision, seeding, state_dir };
@@ -83,13 +92,6 @@ impl Stack {
         }
     }
 
-    /// An `ExperimentService` client.
-    pub async fn experiments(
-        &self,
-    ) -> anyhow::Result<ExperimentServiceClient<tonic::transport::Channel>> {
-        self.control_plane.experiments().await
-    }
-
     fn agent_log_tail(&self) -> String {
         let log =
             std::fs::read_to_string(self.state_dir.path().join("agent.log")).unwrap_or_default();
@@ -106,8 +108,8 @@ impl Stack {
 
 /// Publishes one new revision every `every` until `stop` fires; how many it published and
 /// the last revision.
-pub(super) async fn publish_every(
-    mut client: ExperimentServiceClient<tonic::transport::Channel>,
+pub(super) async fn publish_every<T: Transport>(
+    mut client: ExperimentServiceClient<T>,
     every: Duration,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<(u64, i64)> {
