@@ -61,6 +61,11 @@ impl ControlPlaneLink {
         Self { address: address.into(), tls: None, token: BearerToken::default() }
     }
 
+    /// A plaintext link presenting `token` (embedders and tests without TLS).
+    pub fn plaintext_with_token(address: impl Into<String>, token: &str) -> Result<Self, Error> {
+        Ok(Self { address: address.into(), tls: None, token: BearerToken::new(Some(token))? })
+    }
+
     /// The control plane's address, for logs.
     pub fn address(&self) -> &str {
         &self.address

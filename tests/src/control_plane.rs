@@ -160,6 +160,13 @@ impl TestControlPlane {
         Ok(ExperimentServiceClient::new(self.channel().await?))
     }
 
+    /// Creates `key` with the fixture spec and starts it, as admin; the config revision of
+    /// the start.
+    pub async fn create_and_start(&self, key: &str) -> i64 {
+        let mut client = self.experiments().await.expect("experiments client");
+        crate::fixtures::create_and_start(&mut client, key).await
+    }
+
     /// Waits for `grpc.health.v1` to report SERVING (migrations done), by watching the
     /// health stream rather than sleeping; then makes sure the test tokens exist.
     pub async fn wait_until_serving(&self) -> anyhow::Result<()> {

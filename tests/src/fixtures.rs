@@ -2,7 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use vary_proto::{model::json_to_struct, pb};
+use vary_proto::{
+    model::json_to_struct,
+    pb::{self, experiment_service_client::ExperimentServiceClient},
+};
+
+use crate::auth::AuthedChannel;
 
 /// A valid two-variant spec in the style of the recommender team's experiments.
 pub fn spec(name: &str) -> pb::ExperimentSpec {
@@ -61,4 +66,30 @@ pub fn spec_in_layer(name: &str, layer: &str, start: u32, end: u32) -> pb::Exper
         layer_range: Some(pb::BucketRange { start, end }),
         ..spec(name)
     }
+}
+
+/// Creates `key` with [`spec`] and starts it; the config revision of the start.
+pub async fn create_and_start(
+    client: &mut ExperimentServiceClient<AuthedChannel>,
+    key: &str,
+) -> i64 {
+    client
+        .create_experiment(pb::CreateExperimentRequest {
+            key: key.to_owned(),
+            spec: Some(spec(key)),
+            change_note: String::new(),
+        })
+        .await
+        .expect("create");
+    client
+        .start_experiment(pb::StartExperimentRequest {
+            key: key.to_owned(),
+            change_note: "go".into(),
+        })
+        .await
+        .expect("start")
+        .into_inner()
+        .experiment
+        .expect("experiment")
+        .revision
 }

@@ -17,7 +17,7 @@ use vary_edge_agent::Hooks;
 use vary_proto::pb::{self, fleet_service_client::FleetServiceClient};
 use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until};
 
-use crate::agent_serving::create_and_start;
+use vary_tests::fixtures::create_and_start;
 
 const KEY: &str = "reco_outage";
 

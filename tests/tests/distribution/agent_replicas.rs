@@ -5,7 +5,7 @@ use std::time::Duration;
 use vary_proto::pb::{self, fleet_service_client::FleetServiceClient};
 use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until};
 
-use crate::agent_serving::create_and_start;
+use vary_tests::fixtures::create_and_start;
 
 #[tokio::test]
 async fn an_agent_on_one_replica_serves_what_was_published_through_another() {

@@ -5,42 +5,11 @@ use std::time::Duration;
 
 use vary_proto::{
     model::json_to_struct,
-    pb::{
-        self, experiment_service_client::ExperimentServiceClient,
-        fleet_service_client::FleetServiceClient,
-    },
+    pb::{self, fleet_service_client::FleetServiceClient},
 };
-use vary_tests::{
-    TestControlPlane, TestEdgeAgent, auth::AuthedChannel, edge_agent::wait_until, fixtures,
-};
+use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until, fixtures};
 
 const KEY: &str = "reco_ymal";
-
-/// Creates and starts `key` with the fixture spec; the revision of the start.
-pub(crate) async fn create_and_start(
-    client: &mut ExperimentServiceClient<AuthedChannel>,
-    key: &str,
-) -> i64 {
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.to_owned(),
-            spec: Some(fixtures::spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    let started = client
-        .start_experiment(pb::StartExperimentRequest {
-            key: key.to_owned(),
-            change_note: "go".into(),
-        })
-        .await
-        .expect("start")
-        .into_inner()
-        .experiment
-        .expect("experiment");
-    started.revision
-}
 
 /// The fixture spec with every variant's params renamed to `model_version`.
 fn spec_with_model(model_version: &str) -> pb::ExperimentSpec {
@@ -92,7 +61,7 @@ async fn two_agents_follow_an_experiment_from_start_through_update_to_stop() {
     ];
 
     // Started: both serve it, with the same variant for the same unit.
-    let started = create_and_start(&mut experiments, KEY).await;
+    let started = fixtures::create_and_start(&mut experiments, KEY).await;
     let mut variants = Vec::new();
     for agent in &agents {
         agent.wait_for_revision(started).await.expect("started revision");

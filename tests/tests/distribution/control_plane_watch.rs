@@ -2,30 +2,10 @@ use vary_control_plane::auth::Role;
 use vary_proto::pb::{self, watch_response::Kind};
 use vary_tests::{TestControlPlane, WatchClient, fixtures};
 
-async fn create_and_start(server: &TestControlPlane, key: &str) -> i64 {
-    let mut client = server.experiments().await.expect("client");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.into(),
-            spec: Some(fixtures::spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    client
-        .start_experiment(pb::StartExperimentRequest { key: key.into(), ..Default::default() })
-        .await
-        .expect("start")
-        .into_inner()
-        .experiment
-        .expect("experiment")
-        .revision
-}
-
 #[tokio::test]
 async fn a_new_agent_gets_the_full_snapshot_and_a_current_one_gets_up_to_date() {
     let server = TestControlPlane::start().await.expect("control plane");
-    let revision = create_and_start(&server, "reco_ymal_v1").await;
+    let revision = server.create_and_start("reco_ymal_v1").await;
 
     let mut fresh = WatchClient::connect(server.endpoint(), "agent-fresh", 0).await.expect("watch");
     let snapshot = fresh.snapshot_at_least(revision).await.expect("snapshot");
@@ -63,11 +43,11 @@ async fn a_new_agent_gets_the_full_snapshot_and_a_current_one_gets_up_to_date() 
 #[tokio::test]
 async fn each_commit_reaches_open_streams_and_archived_experiments_leave_the_snapshot() {
     let server = TestControlPlane::start().await.expect("control plane");
-    let first = create_and_start(&server, "first").await;
+    let first = server.create_and_start("first").await;
     let mut watch = WatchClient::connect(server.endpoint(), "agent-1", 0).await.expect("watch");
     assert_eq!(watch.snapshot_at_least(first).await.expect("initial").revision, first);
 
-    let second = create_and_start(&server, "second").await;
+    let second = server.create_and_start("second").await;
     let snapshot = watch.snapshot_at_least(second).await.expect("pushed");
     assert_eq!(snapshot.experiments.len(), 2);
 
@@ -153,7 +133,7 @@ async fn a_slow_agent_skips_intermediate_revisions_but_never_goes_backwards() {
 #[tokio::test]
 async fn idle_streams_get_heartbeats_carrying_the_head_revision() {
     let server = TestControlPlane::start().await.expect("control plane");
-    let revision = create_and_start(&server, "quiet").await;
+    let revision = server.create_and_start("quiet").await;
     let mut watch =
         WatchClient::connect(server.endpoint(), "idle-agent", revision).await.expect("watch");
     assert!(matches!(watch.next().await.expect("answer"), Kind::UpToDate(_)));
@@ -204,7 +184,7 @@ async fn a_change_published_through_one_replica_reaches_agents_on_another() {
     let initial = watch.next_snapshot().await.expect("initial snapshot");
     assert!(initial.experiments.is_empty());
 
-    let revision = create_and_start(&replica_a, "via_a").await;
+    let revision = replica_a.create_and_start("via_a").await;
     let snapshot = watch.snapshot_at_least(revision).await.expect("published via a");
     assert_eq!(snapshot.experiments[0].key, "via_a");
     replica_b.stop().await.expect("stop b");

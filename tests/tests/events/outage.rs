@@ -31,7 +31,7 @@ async fn every_event_is_stored_once_across_an_outage_and_an_agent_restart() {
     let database = control_plane.database.clone();
     let addr = control_plane.addr;
     let mut experiments = control_plane.experiments().await.expect("client");
-    let revision = create_and_start(&mut experiments, KEY).await;
+    let revision = vary_tests::fixtures::create_and_start(&mut experiments, KEY).await;
     let endpoint = control_plane.endpoint();
     let agent_a = TestEdgeAgent::start(&endpoint, "events-a").await.expect("agent a");
     let agent_b = TestEdgeAgent::start(&endpoint, "events-b").await.expect("agent b");
@@ -74,32 +74,4 @@ async fn every_event_is_stored_once_across_an_outage_and_an_agent_restart() {
     agent_a.stop().await.expect("agent a stops");
     agent_b.stop().await.expect("agent b stops");
     control_plane.stop().await.expect("control plane stops");
-}
-
-async fn create_and_start(
-    client: &mut vary_proto::pb::experiment_service_client::ExperimentServiceClient<
-        vary_tests::auth::AuthedChannel,
-    >,
-    key: &str,
-) -> i64 {
-    use vary_proto::pb;
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.to_owned(),
-            spec: Some(vary_tests::fixtures::spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    client
-        .start_experiment(pb::StartExperimentRequest {
-            key: key.to_owned(),
-            change_note: "go".into(),
-        })
-        .await
-        .expect("start")
-        .into_inner()
-        .experiment
-        .expect("experiment")
-        .revision
 }

@@ -4,12 +4,14 @@
 use std::{path::Path, time::Duration};
 
 use tokio::time::Instant;
+use vary_control_plane::auth::Role;
 use vary_edge_agent::{
     backoff::Backoff,
     forward::{ForwardSettings, Forwarding, event::outcome_event},
+    link::ControlPlaneLink,
 };
 use vary_proto::pb;
-use vary_tests::{TestControlPlane, edge_agent::wait_until};
+use vary_tests::{TestControlPlane, auth::TestToken, edge_agent::wait_until};
 
 use crate::support::{STORED_WAIT, stored};
 
@@ -21,6 +23,8 @@ fn settings(endpoint: &str, state: &Path) -> ForwardSettings {
         batch_age: Duration::from_millis(20),
         segment_bytes: 32 * 1024,
         backoff: Backoff { min: Duration::from_millis(20), max: Duration::from_millis(200) },
+        link: ControlPlaneLink::plaintext_with_token(endpoint, TestToken::of(Role::Agent).secret)
+            .expect("link"),
         ..ForwardSettings::new(endpoint, "replay-test", state.join("spool"))
     }
 }

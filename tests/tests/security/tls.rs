@@ -5,31 +5,11 @@
 use std::time::Duration;
 
 use tonic::transport::Channel;
-use vary_proto::pb;
 use vary_tests::{
     TestControlPlane, TestEdgeAgent,
     edge_agent::{AGENT_WAIT, wait_until},
-    fixtures,
     pki::TestPki,
 };
-
-async fn create_and_start(server: &TestControlPlane, key: &str) -> i64 {
-    let mut client = server.experiments().await.expect("client");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.to_owned(),
-            spec: Some(fixtures::spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    let started = client
-        .start_experiment(pb::StartExperimentRequest { key: key.to_owned(), ..Default::default() })
-        .await
-        .expect("start")
-        .into_inner();
-    started.experiment.expect("experiment").revision
-}
 
 /// Whether a health check over TLS with `tls` succeeds.
 async fn reachable(server: &TestControlPlane, tls: tonic::transport::ClientTlsConfig) -> bool {
@@ -49,7 +29,7 @@ async fn an_agent_follows_the_control_plane_over_tls_and_a_wrong_ca_is_refused()
     let other = TestPki::generate(dir.path(), "other").expect("other pki");
     let server = TestControlPlane::start_tls(&pki, false).await.expect("control plane");
     assert!(server.endpoint().starts_with("https://"));
-    let revision = create_and_start(&server, "over_tls").await;
+    let revision = server.create_and_start("over_tls").await;
 
     let agent = TestEdgeAgent::start_configured(&server.endpoint(), "tls-agent", |config| {
         config.tls_ca = Some(pki.ca.clone());
@@ -80,7 +60,7 @@ async fn under_mutual_tls_only_clients_with_a_certificate_from_the_ca_get_in() {
     let pki = TestPki::generate(dir.path(), "main").expect("pki");
     let other = TestPki::generate(dir.path(), "other").expect("other pki");
     let server = TestControlPlane::start_tls(&pki, true).await.expect("control plane");
-    let revision = create_and_start(&server, "over_mtls").await;
+    let revision = server.create_and_start("over_mtls").await;
 
     let agent = TestEdgeAgent::start_configured(&server.endpoint(), "mtls-agent", |config| {
         config.tls_ca = Some(pki.ca.clone());
