@@ -33,6 +33,9 @@ pub struct TestControlPlane {
     pub addr: SocketAddr,
     /// The database it uses (shared with other replicas started on it).
     pub database: TestDatabase,
+    /// Where its metrics endpoint listens, when it has one (see
+    /// [`TestControlPlane::start_with_metrics`]).
+    pub metrics_addr: Option<SocketAddr>,
     /// How test clients reach it over TLS, when it serves TLS.
     client_tls: Option<ClientTlsConfig>,
     shutdown: CancellationToken,
@@ -73,8 +76,21 @@ impl TestControlPlane {
         Self::spawn_with(database, addr, |_| {}).await
     }
 
+    /// A control plane over a fresh database with its metrics endpoint on a free port
+    /// ([`TestControlPlane::metrics_addr`]), once it reports SERVING.
+    pub async fn start_with_metrics() -> anyhow::Result<Self> {
+        let database = TestPostgres::create_database().await?;
+        let server = Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
+            config.metrics_addr = MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        })
+        .await?;
+        server.wait_until_serving().await?;
+        Ok(server)
+    }
+
     /// Like [`TestControlPlane::spawn_at`], with the test configuration changed by
-    /// `customize` (TLS files, say) before the server starts.
+    /// `customize` (TLS files, say) before the server starts. A metrics address set by
+    /// `customize` is bound here (port 0: a free one), so the test knows it.
     pub async fn spawn_with(
         database: TestDatabase,
         addr: SocketAddr,
@@ -105,12 +121,26 @@ impl TestControlPlane {
         let mut config = config;
         customize(&mut config);
         let client_tls = config.tls_cert.is_some().then(ClientTlsConfig::new);
+        let metrics_listener = match config.metrics_addr.0 {
+            Some(metrics_addr) => Some(
+                TcpListener::bind(metrics_addr)
+                    .await
+                    .with_context(|| format!("bind {metrics_addr}"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
-        let task = tokio::spawn(vary_control_plane::run(listener, config, async move {
-            stopped.cancelled().await;
-        }));
-        Ok(Self { addr, database, client_tls, shutdown, task })
+        let task = tokio::spawn(vary_control_plane::run_with_metrics_listener(
+            listener,
+            metrics_listener,
+            config,
+            async move {
+                stopped.cancelled().await;
+            },
+        ));
+        Ok(Self { addr, database, metrics_addr, client_tls, shutdown, task })
     }
 
     /// A control plane on a fresh database serving TLS with `pki`'s server certificate

@@ -31,6 +31,9 @@ pub struct TestEdgeAgent {
     pub addr: SocketAddr,
     /// What it was started with (its `listen_addr` is unused: it binds a free port).
     pub config: Config,
+    /// Where its metrics endpoint listens, when its configuration turns it on (the
+    /// address is bound by the harness; port 0 is a free one).
+    pub metrics_addr: Option<SocketAddr>,
     hooks: Hooks,
     state: Arc<TempDir>,
     shutdown: CancellationToken,
@@ -80,20 +83,42 @@ impl TestEdgeAgent {
         Self::spawn(config, Hooks::default(), state).await
     }
 
+    /// An agent with its metrics endpoint on a free port ([`TestEdgeAgent::metrics_addr`]),
+    /// once SERVING.
+    pub async fn start_with_metrics(control_plane: &str, agent_id: &str) -> anyhow::Result<Self> {
+        let agent = Self::start_configured(control_plane, agent_id, |config| {
+            config.metrics_addr =
+                vary_edge_agent::config::MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        })
+        .await?;
+        agent.wait_until_serving().await?;
+        Ok(agent)
+    }
+
     async fn spawn(config: Config, hooks: Hooks, state: Arc<TempDir>) -> anyhow::Result<Self> {
         crate::init_tracing();
         // Bind before spawning, so the address is known and connections queue up.
         let listener = TcpListener::bind("127.0.0.1:0").await.context("bind a free port")?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_addr.0 {
+            Some(metrics_addr) => Some(
+                TcpListener::bind(metrics_addr)
+                    .await
+                    .with_context(|| format!("bind {metrics_addr}"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
-        let task = tokio::spawn(vary_edge_agent::run_with_hooks(
+        let task = tokio::spawn(vary_edge_agent::run_with_metrics_listener(
             listener,
+            metrics_listener,
             config.clone(),
             hooks.clone(),
             async move { stopped.cancelled().await },
         ));
-        Ok(Self { addr, config, hooks, state, shutdown, task })
+        Ok(Self { addr, config, metrics_addr, hooks, state, shutdown, task })
     }
 
     /// The agent's state directory.

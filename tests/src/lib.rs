@@ -7,6 +7,7 @@ pub mod edge_agent;
 pub mod fixtures;
 pub mod pki;
 pub mod postgres;
+pub mod scrape;
 pub mod watch_client;
 
 use std::sync::Once;

@@ -105,6 +105,14 @@ impl Metrics {
             ingest.lag.clone(),
         );
         let guardrails = GuardrailMetrics { evaluations: Family::default() };
+        // Every outcome exported from the start, at zero: `increase()` over a series that
+        // appears with its first error would miss that error.
+        for outcome in ["ok", "breached", "error"] {
+            let _ = guardrails.evaluations.get_or_create(&OutcomeLabel { outcome });
+        }
+        for result in ["accepted", "duplicate", "rejected"] {
+            let _ = ingest.events.get_or_create(&ResultLabel { result });
+        }
         registry.register(
             "vary_guardrail_evaluations",
             "Guardrail evaluations of running experiments, by outcome: ok, breached, error \

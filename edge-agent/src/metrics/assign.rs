@@ -55,8 +55,9 @@ pub struct LatencySnapshot {
     pub sum_seconds: f64,
     /// Number of observations.
     pub count: u64,
-    /// (upper bound in seconds, cumulative count), +Inf last.
-    pub cumulative: Vec<(f64, u64)>,
+    /// (upper bound in seconds, count in that bucket alone), +Inf last; the encoder
+    /// accumulates them into Prometheus's cumulative `le` buckets.
+    pub buckets: Vec<(f64, u64)>,
 }
 
 // === impl AssignmentCounters ===
@@ -123,18 +124,19 @@ impl AssignLatency {
     /// The histogram now. Read without a lock, so a scrape racing a call may see its
     /// bucket without its sum; the next scrape is exact again.
     pub fn snapshot(&self) -> LatencySnapshot {
-        let mut cumulative = Vec::with_capacity(self.buckets.len());
-        let mut running = 0;
+        let mut buckets = Vec::with_capacity(self.buckets.len());
+        let mut count = 0;
         for (index, bucket) in self.buckets.iter().enumerate() {
-            running += bucket.load(Ordering::Relaxed);
+            let in_bucket = bucket.load(Ordering::Relaxed);
+            count += in_bucket;
             let bound =
                 LATENCY_BOUNDS_NANOS.get(index).map_or(f64::INFINITY, |nanos| *nanos as f64 / 1e9);
-            cumulative.push((bound, running));
+            buckets.push((bound, in_bucket));
         }
         LatencySnapshot {
             sum_seconds: self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
-            count: running,
-            cumulative,
+            count,
+            buckets,
         }
     }
 }
@@ -152,9 +154,10 @@ mod tests {
         latency.observe(Duration::from_secs(1));
         let snapshot = latency.snapshot();
         assert_eq!(snapshot.count, 4);
-        assert_eq!(snapshot.cumulative[0], (1e-6, 2), "<= 1 µs: two");
-        assert_eq!(snapshot.cumulative[2], (5e-6, 3));
-        assert_eq!(snapshot.cumulative.last(), Some(&(f64::INFINITY, 4)));
+        assert_eq!(snapshot.buckets[0], (1e-6, 2), "<= 1 µs: two");
+        assert_eq!(snapshot.buckets[1], (2.5e-6, 0));
+        assert_eq!(snapshot.buckets[2], (5e-6, 1));
+        assert_eq!(snapshot.buckets.last(), Some(&(f64::INFINITY, 1)));
         assert!((snapshot.sum_seconds - 1.0000048).abs() < 1e-9, "{}", snapshot.sum_seconds);
     }
 }

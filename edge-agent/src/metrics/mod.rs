@@ -152,7 +152,7 @@ impl Collector for AgentCollector {
             .encode_histogram::<NoLabelSet>(
                 latency.sum_seconds,
                 latency.count,
-                &latency.cumulative,
+                &latency.buckets,
                 None,
             )?;
         let mut family = encoder.encode_descriptor(
