@@ -8,13 +8,27 @@
 //! its first exposure in the phase, until the phase ends (and within the metric's
 //! attribution window, if any), joined on the bucketed id: the user id for user units,
 //! the session id for session units.
+//!
+//! How the data is read (streamed in unit order or probed per unit, in one range of unit
+//! ids or several at once) is chosen per call by [`choose`]; see `strategy`. Every way
+//! gives the same sums.
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
-use vary_proto::model::{Metric, MetricKind};
+use tokio_postgres::types::ToSql;
+use vary_proto::model::Metric;
 
 use crate::error::Error;
+
+mod metrics_sql;
+mod strategy;
+mod units_sql;
+
+use metrics_sql::{MetricsQuery, Output};
+use strategy::UnitRange;
+pub use strategy::{Strategy, choose};
+use units_sql::{FORCED_EXPOSURES, HAS_SESSION_EXPOSURES, exposure_summary_sql};
 
 /// The slice of exposures a result is computed over.
 #[derive(Debug, Clone)]
@@ -64,96 +78,40 @@ pub struct VariantSums {
     pub value_events_cross: f64,
 }
 
-const EXPOSURE_SUMMARY: &str = "\
-    WITH per_unit AS ( \
-        SELECT unit_id, min(variant_key) AS variant_key, max(variant_key) AS last_variant_key \
-        FROM exposures \
-        WHERE experiment_key = $1 AND NOT forced AND occurred_at >= $2 \
-          AND ($3::timestamptz IS NULL OR occurred_at < $3) \
-        GROUP BY unit_id) \
-    SELECT CASE WHEN variant_key = last_variant_key THEN variant_key END AS variant_key, \
-           count(*) AS units \
-    FROM per_unit GROUP BY 1";
-
-const FORCED_EXPOSURES: &str = "\
-    SELECT count(*) FROM exposures \
-    WHERE experiment_key = $1 AND forced AND occurred_at >= $2 \
-      AND ($3::timestamptz IS NULL OR occurred_at < $3)";
-
-/// The exposed units of the window, the outcomes of the event types `$4` after each
-/// unit's first exposure, and per-unit values; the per-metric columns are added by
-/// [`metrics_sums_sql`].
-const UNITS_AND_EVENTS: &str = "\
-    WITH units AS MATERIALIZED ( \
-        SELECT unit_id, min(unit_type) AS unit_type, min(variant_key) AS variant_key, \
-               min(occurred_at) AS first_exposed_at \
-        FROM exposures \
-        WHERE experiment_key = $1 AND NOT forced AND occurred_at >= $2 \
-          AND ($3::timestamptz IS NULL OR occurred_at < $3) \
-        GROUP BY unit_id HAVING min(variant_key) = max(variant_key)), \
-    unit_events AS ( \
-        SELECT u.unit_id, o.event_type, o.value, o.occurred_at - u.first_exposed_at AS since \
-        FROM units u JOIN outcomes o ON u.unit_type = 'user' AND o.user_id = u.unit_id \
-        WHERE o.event_type = ANY($4::text[]) AND o.occurred_at >= u.first_exposed_at \
-          AND ($3::timestamptz IS NULL OR o.occurred_at < $3) \
-        UNION ALL \
-        SELECT u.unit_id, o.event_type, o.value, o.occurred_at - u.first_exposed_at AS since \
-        FROM units u JOIN outcomes o ON u.unit_type = 'session' AND o.session_id = u.unit_id \
-        WHERE o.event_type = ANY($4::text[]) AND o.occurred_at >= u.first_exposed_at \
-          AND ($3::timestamptz IS NULL OR o.occurred_at < $3)) ";
-
-/// The query computing the sums of every metric in one pass. Metric `i` takes three
-/// parameters: its numerator event type, its denominator event type (NULL unless a
-/// ratio) and its attribution window in seconds (NULL for none).
-pub fn metrics_sums_sql(metric_count: usize) -> String {
-    let mut per_unit = Vec::new();
-    let mut sums = Vec::new();
-    for metric in 0..metric_count {
-        let numerator = 5 + 3 * metric;
-        let (denominator, window) = (numerator + 1, numerator + 2);
-        let within =
-            format!("(${window}::float8 IS NULL OR e.since < make_interval(secs => ${window}))");
-        per_unit.push(format!(
-            "count(*) FILTER (WHERE e.event_type = ${numerator} AND {within})::float8 AS n{metric}, \
-             coalesce(sum(e.value) FILTER (WHERE e.event_type = ${numerator} AND {within}), 0)::float8 AS v{metric}, \
-             count(*) FILTER (WHERE e.event_type = ${denominator} AND {within})::float8 AS d{metric}"
-        ));
-        sums.push(format!(
-            "count(*) FILTER (WHERE n{metric} > 0), sum(n{metric}), sum(n{metric} * n{metric}), \
-             sum(v{metric}), sum(v{metric} * v{metric}), sum(d{metric}), sum(d{metric} * d{metric}), \
-             sum(n{metric} * d{metric}), sum(v{metric} * n{metric})"
-        ));
-    }
-    let per_unit = if per_unit.is_empty() { "0 AS none".to_owned() } else { per_unit.join(", ") };
-    let sums = if sums.is_empty() { String::new() } else { format!(", {}", sums.join(", ")) };
-    format!(
-        "{UNITS_AND_EVENTS}, per_unit AS ( \
-             SELECT u.variant_key, {per_unit} \
-             FROM units u LEFT JOIN unit_events e ON e.unit_id = u.unit_id \
-             GROUP BY u.variant_key, u.unit_id) \
-         SELECT variant_key, count(*){sums} FROM per_unit GROUP BY variant_key"
-    )
-}
-
 /// Units per variant in the window, and what was excluded.
 pub async fn exposure_summary(
     pool: &deadpool_postgres::Pool,
     window: &Window<'_>,
 ) -> Result<ExposureSummary, Error> {
-    let client = pool.get().await?;
-    let parameters: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&window.experiment_key, &window.start, &window.end];
-    let mut summary = ExposureSummary::default();
-    for row in client.query(EXPOSURE_SUMMARY, &parameters).await? {
+    let strategy = choose(pool, window).await?;
+    exposure_summary_with(pool, window, &strategy).await
+}
+
+/// [`exposure_summary`], read the way `strategy` says.
+pub async fn exposure_summary_with(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+    strategy: &Strategy,
+) -> Result<ExposureSummary, Error> {
+    let forced = async {
+        let client = pool.get().await?;
+        let parameters: [&(dyn ToSql + Sync); 3] =
+            [&window.experiment_key, &window.start, &window.end];
+        let row = client.query_one(FORCED_EXPOSURES, &parameters).await?;
+        Ok::<i64, Error>(row.try_get(0)?)
+    };
+    let sql = exposure_summary_sql();
+    let ranges = strategy.ranges();
+    let (parts, forced_exposures) =
+        futures::try_join!(query_ranges(pool, window, strategy, &ranges, &sql, &[]), forced)?;
+    let mut summary = ExposureSummary { forced_exposures, ..ExposureSummary::default() };
+    for row in parts.iter().flatten() {
         let units: i64 = row.try_get("units")?;
         match row.try_get::<_, Option<String>>("variant_key")? {
-            Some(variant) => {
-                summary.units.insert(variant, units);
-            }
-            None => summary.units_in_several_variants = units,
+            Some(variant) => *summary.units.entry(variant).or_default() += units,
+            None => summary.units_in_several_variants += units,
         }
     }
-    summary.forced_exposures = client.query_one(FORCED_EXPOSURES, &parameters).await?.try_get(0)?;
     Ok(summary)
 }
 
@@ -174,68 +132,117 @@ pub async fn metrics_sums(
     window: &Window<'_>,
     metrics: &[Metric],
 ) -> Result<Vec<BTreeMap<String, VariantSums>>, Error> {
-    let mut client = pool.get().await?;
-    // The planner cannot estimate how many exposed units survive the one-variant filter
-    // and, guessing few, would probe the outcomes index once per unit and sort the units
-    // to group them: linear with a large constant, and a sort. Hash joins and hash
-    // aggregation over the whole window are what this query wants (2x faster at 200,000
-    // units than with sorting); say so for this read-only transaction only, with the
-    // memory for a million-unit hash table.
-    let transaction = client.build_transaction().read_only(true).start().await?;
-    transaction
-        .batch_execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '256MB'")
-        .await?;
-    let mut event_types: Vec<&str> = Vec::new();
-    let mut per_metric: Vec<(&str, Option<&str>, Option<f64>)> = Vec::new();
-    for metric in metrics {
-        let denominator = match metric.kind {
-            MetricKind::Ratio => metric.denominator_event_type.as_deref(),
-            _ => None,
-        };
-        event_types.push(&metric.event_type);
-        event_types.extend(denominator);
-        per_metric.push((
-            &metric.event_type,
-            denominator,
-            metric.attribution_window_seconds.map(|s| s as f64),
-        ));
+    if metrics.is_empty() {
+        return Ok(Vec::new());
     }
-    event_types.sort_unstable();
-    event_types.dedup();
-    let mut parameters: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-        vec![&window.experiment_key, &window.start, &window.end, &event_types];
-    for (numerator, denominator, seconds) in &per_metric {
-        parameters.push(numerator);
-        parameters.push(denominator);
-        parameters.push(seconds);
+    let strategy = choose(pool, window).await?;
+    metrics_sums_with(pool, window, metrics, &strategy).await
+}
+
+/// [`metrics_sums`], read the way `strategy` says. The ranges' sums are added in range
+/// order, so a strategy gives the same sums every time.
+pub async fn metrics_sums_with(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+    metrics: &[Metric],
+    strategy: &Strategy,
+) -> Result<Vec<BTreeMap<String, VariantSums>>, Error> {
+    if metrics.is_empty() {
+        return Ok(Vec::new());
     }
-    let rows = transaction.query(&metrics_sums_sql(metrics.len()), &parameters).await?;
-    transaction.commit().await?;
-    let mut result = vec![BTreeMap::new(); metrics.len()];
-    for row in &rows {
+    let query = MetricsQuery::new(metrics);
+    let sql = query.sql(has_session_exposures(pool, window).await?);
+    let parts =
+        query_ranges(pool, window, strategy, &strategy.ranges(), &sql, &column_parameters(&query))
+            .await?;
+    let mut result = vec![BTreeMap::<String, VariantSums>::new(); metrics.len()];
+    for row in parts.iter().flatten() {
         let variant: String = row.try_get(0)?;
         let units: i64 = row.try_get(1)?;
-        for (metric, sums) in result.iter_mut().enumerate() {
-            let column = 2 + 9 * metric;
-            let sum = |offset: usize| -> Result<f64, Error> {
-                Ok(row.try_get::<_, Option<f64>>(column + offset)?.unwrap_or(0.0))
-            };
-            sums.insert(
-                variant.clone(),
-                VariantSums {
-                    units,
-                    converted_units: row.try_get(column)?,
-                    numerator_events: sum(1)?,
-                    numerator_events_squared: sum(2)?,
-                    numerator_value: sum(3)?,
-                    numerator_value_squared: sum(4)?,
-                    denominator_events: sum(5)?,
-                    denominator_events_squared: sum(6)?,
-                    events_cross: sum(7)?,
-                    value_events_cross: sum(8)?,
-                },
-            );
+        for (outputs, sums) in query.outputs.iter().zip(result.iter_mut()) {
+            let sums = sums.entry(variant.clone()).or_default();
+            sums.units += units;
+            sums.converted_units += row.try_get::<_, i64>(outputs.converted_units)?;
+            let fields = [
+                &mut sums.numerator_events,
+                &mut sums.numerator_events_squared,
+                &mut sums.numerator_value,
+                &mut sums.numerator_value_squared,
+                &mut sums.denominator_events,
+                &mut sums.denominator_events_squared,
+                &mut sums.events_cross,
+                &mut sums.value_events_cross,
+            ];
+            for (field, output) in fields.into_iter().zip(outputs.sums) {
+                if let Output::Column(column) = output {
+                    *field += row.try_get::<_, Option<f64>>(column)?.unwrap_or(0.0);
+                }
+            }
         }
     }
     Ok(result)
+}
+
+/// The plan of the metrics query's first range, run: `EXPLAIN (ANALYZE, BUFFERS)` lines.
+/// For benchmarks and for reading what PostgreSQL does with a strategy.
+pub async fn explain_metrics_sums(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+    metrics: &[Metric],
+    strategy: &Strategy,
+) -> Result<Vec<String>, Error> {
+    let query = MetricsQuery::new(metrics);
+    let sql = format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        query.sql(has_session_exposures(pool, window).await?)
+    );
+    let first = strategy.ranges().swap_remove(0);
+    let parts =
+        query_ranges(pool, window, strategy, &[first], &sql, &column_parameters(&query)).await?;
+    parts.iter().flatten().map(|row| Ok(row.try_get(0)?)).collect()
+}
+
+/// The parameters after the range ones: every event type, then each column's event type
+/// and attribution window.
+fn column_parameters(query: &MetricsQuery) -> Vec<&(dyn ToSql + Sync)> {
+    let mut parameters: Vec<&(dyn ToSql + Sync)> = vec![&query.event_types];
+    for column in &query.columns {
+        parameters.push(&column.event_type);
+        parameters.push(&column.window_seconds);
+    }
+    parameters
+}
+
+async fn has_session_exposures(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+) -> Result<bool, Error> {
+    let client = pool.get().await?;
+    let parameters: [&(dyn ToSql + Sync); 3] = [&window.experiment_key, &window.start, &window.end];
+    Ok(client.query_one(HAS_SESSION_EXPOSURES, &parameters).await?.try_get(0)?)
+}
+
+/// Runs `sql` once per range, each in a read-only transaction of its own connection with
+/// the strategy's settings, all at once; the rows of each range, in range order.
+async fn query_ranges(
+    pool: &deadpool_postgres::Pool,
+    window: &Window<'_>,
+    strategy: &Strategy,
+    ranges: &[UnitRange],
+    sql: &str,
+    more_parameters: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Vec<tokio_postgres::Row>>, Error> {
+    let settings = strategy.settings();
+    futures::future::try_join_all(ranges.iter().map(|range| async move {
+        let mut client = pool.get().await?;
+        let transaction = client.build_transaction().read_only(true).start().await?;
+        transaction.batch_execute(settings).await?;
+        let mut parameters: Vec<&(dyn ToSql + Sync)> =
+            vec![&window.experiment_key, &window.start, &window.end, &range.start, &range.end];
+        parameters.extend_from_slice(more_parameters);
+        let rows = transaction.query(sql, &parameters).await?;
+        transaction.commit().await?;
+        Ok::<_, Error>(rows)
+    }))
+    .await
 }

@@ -1,6 +1,7 @@
 use time::{Duration, OffsetDateTime};
 use vary_control_plane::analysis::aggregate::{
-    Window, exposure_summary, metric_sums, metrics_sums,
+    Strategy, Window, exposure_summary, exposure_summary_with, metric_sums, metrics_sums,
+    metrics_sums_with,
 };
 use vary_proto::{
     model::{Metric, MetricDirection, MetricKind, MetricRole, timestamp_from_time},
@@ -150,4 +151,67 @@ async fn per_variant_sums_follow_units_from_their_first_exposure() {
 
     let later = Window { start: at(100), ..window };
     assert!(exposure_summary(&pool, &later).await.expect("summary").units.is_empty());
+}
+
+/// However the data is read (streaming or probing, in one range of unit ids or split at
+/// boundaries that fall on units, between them and outside them), the sums are the same.
+#[tokio::test]
+async fn every_strategy_gives_the_same_sums() {
+    let server = TestControlPlane::start().await.expect("control plane");
+    let t0 = OffsetDateTime::now_utc() - Duration::days(2);
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    let id = ids(400);
+    let mut next = id.iter();
+    let mut n = || next.next().expect("enough ids").as_str();
+    let mut events = Vec::new();
+    for unit in 0..24_i64 {
+        let user = format!("u{unit:02}");
+        let variant = if unit % 2 == 0 { "control" } else { "treatment" };
+        events.push(exposure(n(), &user, variant, at(10 + unit % 5), false));
+        for event in 0..(unit % 4) {
+            let value = Some((unit * 10 + event) as f64);
+            events.push(outcome(n(), &user, "add_to_cart", at(12 + event * 30), value));
+            events.push(outcome(n(), &user, "impression", at(11 + event), None));
+        }
+        if unit % 3 == 0 {
+            events.push(outcome(n(), &user, "click", at(50), None));
+            events.push(outcome(n(), &user, "add_to_cart", at(5), Some(1_000.0)));
+        }
+    }
+    for session in ["s1", "s2", "u05"] {
+        events.push(session_exposure(n(), session, "treatment", at(10)));
+        events.push(session_outcome(n(), session, "add_to_cart", at(20)));
+        events.push(session_outcome(n(), session, "impression", at(21)));
+    }
+    events.push(exposure(n(), "u99", "control", at(10), false));
+    events.push(exposure(n(), "u99", "treatment", at(12), false));
+    events.push(outcome(n(), "u99", "add_to_cart", at(20), None));
+    events.push(exposure(n(), "qa", "treatment", at(10), true));
+    let response = ingest(&server, events).await.expect("ingest");
+    assert_eq!(response.rejections, []);
+
+    let pool =
+        vary_control_plane::db::connect_pool(&server.database.url.clone().into(), 2).expect("pool");
+    let window = Window { experiment_key: "reco_ymal_v1", start: t0, end: None };
+    let metrics = [
+        metric(MetricKind::Conversion, "add_to_cart", None, None),
+        metric(MetricKind::Ratio, "click", Some("impression"), None),
+        metric(MetricKind::Sum, "add_to_cart", None, Some(3_600)),
+        metric(MetricKind::Mean, "add_to_cart", None, None),
+    ];
+    let summary = exposure_summary(&pool, &window).await.expect("summary");
+    let sums = metrics_sums(&pool, &window, &metrics).await.expect("sums");
+    assert_eq!(summary.units.values().sum::<i64>(), 24 + 2);
+    assert_eq!((summary.units_in_several_variants, summary.forced_exposures), (1, 1));
+    assert_eq!(sums[0]["treatment"].units, 12 + 2);
+    let boundaries = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+    for streaming in [true, false] {
+        for split in [&[][..], &["u05"], &["0", "s2", "u04", "u07x", "u99", "zz"]] {
+            let strategy = Strategy { streaming, boundaries: boundaries(split) };
+            let other = exposure_summary_with(&pool, &window, &strategy).await.expect("summary");
+            assert_eq!(other, summary, "{strategy:?}");
+            let other = metrics_sums_with(&pool, &window, &metrics, &strategy).await.expect("sums");
+            assert_eq!(other, sums, "{strategy:?}");
+        }
+    }
 }
