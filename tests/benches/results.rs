@@ -121,12 +121,14 @@ async fn run(units: i64, explain: bool) -> anyhow::Result<()> {
     }
     let mut results = AnalysisServiceClient::new(server.channel().await?);
     for round in 1..=3 {
+        let cpu_before = database_cpu(&database).await?;
         let started = Instant::now();
         let response = results
             .get_results(pb::GetResultsRequest { experiment_key: "bench".into(), phase: 0 })
             .await?
             .into_inner();
         let get_results = started.elapsed();
+        let cpu = database_cpu(&database).await?.since(&cpu_before);
         let exposed: i64 = response.units.iter().map(|variant| variant.units).sum();
         anyhow::ensure!(exposed == units, "GetResults counted {exposed} units, not {units}");
         anyhow::ensure!(response.metrics.len() == metrics.len(), "metrics missing");
@@ -144,8 +146,9 @@ async fn run(units: i64, explain: bool) -> anyhow::Result<()> {
             anyhow::ensure!(counted == units, "units lost in {}", metric.key);
         }
         println!(
-            "round {round}: GetResults {get_results:.2?}; its aggregation: choosing {after_choosing:.2?}, \
-             units per variant {after_units:.2?}, all {} metrics in one pass {after_metrics:.2?}",
+            "round {round}: GetResults {get_results:.2?} (PostgreSQL CPU {cpu:.2?}); its aggregation: \
+             choosing {after_choosing:.2?}, units per variant {after_units:.2?}, all {} metrics in \
+             one pass {after_metrics:.2?}",
             metrics.len()
         );
     }
@@ -162,6 +165,36 @@ async fn run(units: i64, explain: bool) -> anyhow::Result<()> {
     }
     println!("the sums of {strategy:?} are those of one range");
     server.stop().await
+}
+
+/// CPU time of each server process of the database, from `/proc` (read by the server,
+/// whose superuser the bench is): what `GetResults` costs whatever else the machine runs.
+struct DatabaseCpu(std::collections::HashMap<i32, u64>);
+
+impl DatabaseCpu {
+    /// CPU used since `before` by the processes there now.
+    fn since(&self, before: &DatabaseCpu) -> std::time::Duration {
+        let ticks: u64 = self
+            .0
+            .iter()
+            .map(|(pid, ticks)| ticks.saturating_sub(before.0.get(pid).copied().unwrap_or(0)))
+            .sum();
+        // Linux reports in clock ticks of 1/100 s (USER_HZ).
+        std::time::Duration::from_millis(ticks * 10)
+    }
+}
+
+async fn database_cpu(database: &tokio_postgres::Client) -> anyhow::Result<DatabaseCpu> {
+    let rows = database
+        .query(
+            "SELECT pid, split_part(stat, ' ', 14)::int8 + split_part(stat, ' ', 15)::int8 \
+             FROM pg_stat_activity, \
+                  LATERAL pg_read_file('/proc/' || pid || '/stat', 0, 1000, true) AS stat \
+             WHERE datname = current_database() AND stat IS NOT NULL",
+            &[],
+        )
+        .await?;
+    Ok(DatabaseCpu(rows.iter().map(|row| (row.get(0), row.get::<_, i64>(1) as u64)).collect()))
 }
 
 /// Vacuums and analyses the event tables until every page is marked all-visible, as
