@@ -2,7 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+pub use vary_ops::{LogFormat, MetricsAddr};
 
 /// Command line of `vary-control-plane`.
 #[derive(Debug, Parser)]
@@ -90,19 +91,6 @@ pub struct Config {
     pub tls_reload_interval: Duration,
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line, for log pipelines.
-    Json,
-}
-
-/// Where the metrics endpoint listens, if anywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsAddr(pub Option<SocketAddr>);
-
 /// A database URL that never prints its password (`Debug` shows only host and database).
 #[derive(Clone)]
 pub struct DatabaseUrl(String);
@@ -135,25 +123,6 @@ impl Config {
     /// Agents silent for this long are shown as disconnected: three missed heartbeats.
     pub fn agent_stale_after(&self) -> Duration {
         self.heartbeat_interval * 3 + Duration::from_secs(5)
-    }
-}
-
-// === impl MetricsAddr ===
-
-impl MetricsAddr {
-    /// No metrics endpoint.
-    pub const OFF: Self = Self(None);
-}
-
-impl std::str::FromStr for MetricsAddr {
-    type Err = std::net::AddrParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        if text.is_empty() || text.eq_ignore_ascii_case("off") {
-            return Ok(Self::OFF);
-        }
-        text.parse().map(|addr| Self(Some(addr)))
     }
 }
 

@@ -14,9 +14,9 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod metrics;
 pub mod server;
-pub mod shutdown;
 pub mod store;
-pub mod telemetry;
+
+pub use vary_ops::{shutdown, telemetry};
 
 use std::{future::Future, time::Duration};
 
@@ -133,9 +133,10 @@ pub async fn run_with_metrics_listener(
         let addr = metrics_listener.local_addr().ok();
         tracing::info!(?addr, "metrics endpoint listening");
         let stop = metrics_stop.clone();
-        tokio::spawn(metrics::http::serve(
+        let render = metrics.clone();
+        tokio::spawn(vary_ops::endpoint::serve(
             metrics_listener,
-            metrics.clone(),
+            std::sync::Arc::new(move || render.encode()),
             reporter.clone(),
             async move { stop.cancelled().await },
         ))

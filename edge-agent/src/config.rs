@@ -4,7 +4,8 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+pub use vary_ops::{LogFormat, MetricsAddr};
 
 use crate::{error::Error, forward::flags::EventFlags};
 
@@ -81,27 +82,6 @@ pub struct Config {
     pub api_token: Option<Secret>,
 }
 
-/// Where the metrics endpoint listens, if anywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsAddr(pub Option<SocketAddr>);
-
-impl MetricsAddr {
-    /// No metrics endpoint.
-    pub const OFF: Self = Self(None);
-}
-
-impl std::str::FromStr for MetricsAddr {
-    type Err = std::net::AddrParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        if text.is_empty() || text.eq_ignore_ascii_case("off") {
-            return Ok(Self::OFF);
-        }
-        text.parse().map(|addr| Self(Some(addr)))
-    }
-}
-
 /// A secret from the command line or environment: usable, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -131,15 +111,6 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(<redacted>)")
     }
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line, for log pipelines.
-    Json,
 }
 
 // === impl Config ===

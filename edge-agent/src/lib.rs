@@ -21,10 +21,10 @@ pub mod metrics;
 pub mod respond;
 pub mod serve;
 pub mod server;
-pub mod shutdown;
 pub mod snapshot;
 pub mod sync;
-pub mod telemetry;
+
+pub use vary_ops::{shutdown, telemetry};
 
 use std::{
     future::Future,
@@ -155,9 +155,9 @@ pub async fn run_with_metrics_listener(
         );
         tracing::info!(addr = ?metrics_listener.local_addr().ok(), "metrics endpoint listening");
         let stop = metrics_stop.clone();
-        tokio::spawn(metrics::http::serve(
+        tokio::spawn(vary_ops::endpoint::serve(
             metrics_listener,
-            metrics,
+            Arc::new(move || metrics.encode()),
             reporter.clone(),
             async move { stop.cancelled().await },
         ))

@@ -9,7 +9,6 @@
 //! every series.
 
 pub mod fleet;
-pub mod http;
 pub mod rpc;
 
 use std::sync::Arc;

@@ -7,7 +7,6 @@
 //! series.
 
 pub mod assign;
-pub mod http;
 pub mod stream;
 
 use std::sync::Arc;

@@ -12,36 +12,37 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use super::Metrics;
-
 /// The content type of the OpenMetrics text format.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// Renders the current metrics as OpenMetrics text; called once per scrape.
+pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
 #[derive(Clone)]
 struct Endpoint {
-    metrics: Metrics,
+    render: Render,
     health: Arc<HealthService>,
 }
 
 /// Serves the endpoint on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    metrics: Metrics,
+    render: Render,
     health: HealthReporter,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let endpoint =
-        Endpoint { metrics, health: Arc::new(HealthService::from_health_reporter(health)) };
+        Endpoint { render, health: Arc::new(HealthService::from_health_reporter(health)) };
     let router = Router::new()
-        .route("/metrics", get(render))
+        .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .with_state(endpoint);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-async fn render(State(endpoint): State<Endpoint>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, OPENMETRICS)], endpoint.metrics.encode())
+async fn metrics(State(endpoint): State<Endpoint>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, OPENMETRICS)], (endpoint.render)())
 }
 
 async fn ready(State(endpoint): State<Endpoint>) -> (StatusCode, &'static str) {
