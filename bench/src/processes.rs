@@ -79,6 +79,9 @@ impl ServerProcess {
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
+        // Its Prometheus endpoint stays on (it is part of the agent's per-call cost), on a
+        // free port so that another agent on this machine does not stop this one.
+        let metrics_port = free_port()?;
         let log = std::fs::File::create(state_dir.join("agent.log")).context("agent log")?;
         let mut command = pinned(cpus, agent);
         command
@@ -86,6 +89,7 @@ impl ServerProcess {
             .env("VARY_AGENT_ID", format!("vary-bench-{port}"))
             .env("VARY_LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("VARY_STATE_DIR", state_dir)
+            .env("VARY_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("RUST_LOG", "warn")
             .envs(extra_env.iter().map(|(key, value)| (key, value)))
             .stdout(log.try_clone()?)

@@ -21,9 +21,14 @@ use crate::{
 /// seconds to validate and compile).
 const AGENT_READY_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The harness's test token of role `agent` (`vary_tests::auth`), which the harness writes
-/// into every test database; a control plane without authentication ignores it.
-const AGENT_TOKEN: &str = "vary_00000000000000c1_test-agent-secret";
+/// The harness's test token of role `agent`, which it writes into every test database.
+fn agent_token() -> anyhow::Result<&'static str> {
+    vary_tests::auth::TEST_TOKENS
+        .iter()
+        .find(|token| token.role.as_str() == "agent")
+        .map(|token| token.secret)
+        .context("the harness has no agent token")
+}
 
 /// A control plane with experiments and an agent following it.
 #[derive(Debug)]
@@ -59,7 +64,7 @@ impl Stack {
             agent_cpus,
             &control_plane.endpoint(),
             state_dir.path(),
-            &[("VARY_TOKEN".to_owned(), AGENT_TOKEN.to_owned())],
+            &[("VARY_TOKEN".to_owned(), agent_token()?.to_owned())],
         )
         .await?;
         let mut stack = Self { control_plane, agent, seeded_revision, seeding, state_dir };
