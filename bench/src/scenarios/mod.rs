@@ -176,12 +176,17 @@ pub fn render(report: &ScenarioReport) -> String {
     let runs: Vec<(&str, &LoadReport)> =
         report.runs.iter().map(|(name, run)| (name.as_str(), run)).collect();
     out += &report::table(&runs);
-    out += "\n| comparison | throughput | p50 | p99 |\n| --- | ---: | ---: | ---: |\n";
+    out += "\n| agent / echo | throughput | p50 | p99 | CPU capacity |\n| --- | ---: | ---: | ---: | ---: |\n";
     for (name, comparison) in &report.comparisons {
+        let capacity =
+            comparison.cpu_capacity_ratio.map_or("–".to_owned(), |ratio| format!("{ratio:.2}x"));
         out += &format!(
-            "| {name} | {:.2}x | {:.2}x | {:.2}x |\n",
+            "| {name} | {:.2}x | {:.2}x | {:.2}x | {capacity} |\n",
             comparison.throughput_ratio, comparison.p50_ratio, comparison.p99_ratio
         );
+    }
+    if let Some(rate) = report.open_rate {
+        out += &format!("\nOpen loops ran at {rate:.0} calls/s.\n");
     }
     if report.published_revisions > 0 {
         out += &format!(
@@ -208,4 +213,41 @@ pub fn render(report: &ScenarioReport) -> String {
         out += &format!("- {}\n", check.line());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_shows_ratios_memory_and_budget_verdicts() {
+        let report = ScenarioReport {
+            comparisons: vec![(
+                "1. closed loop, median".to_owned(),
+                Comparison {
+                    throughput_ratio: 0.93,
+                    p50_ratio: 1.5,
+                    p99_ratio: 1.1,
+                    cpu_capacity_ratio: Some(0.7),
+                },
+            )],
+            open_rate: Some(4_243.0),
+            memory: vec![MemoryReading {
+                experiments: 1_000,
+                idle: Memory { rss_kib: 40_960, hwm_kib: 40_960 },
+                after_load: Memory { rss_kib: 40_960, hwm_kib: 41_984 },
+                seeding_seconds: 24.0,
+            }],
+            checks: vec![BudgetCheck::at_most("5. rss", 40.0, 32.0, "MiB")],
+            ..ScenarioReport::default()
+        };
+        let text = render(&report);
+        assert!(
+            text.contains("| 1. closed loop, median | 0.93x | 1.50x | 1.10x | 0.70x |"),
+            "{text}"
+        );
+        assert!(text.contains("Open loops ran at 4243 calls/s."), "{text}");
+        assert!(text.contains("| 1000 | 40.0 MiB | 40.0 MiB | 41.0 MiB | 24 s |"), "{text}");
+        assert!(text.contains("- 5. rss: 40 MiB (budget 32): MISSED by 25%"), "{text}");
+    }
 }
