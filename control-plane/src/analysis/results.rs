@@ -38,12 +38,16 @@ pub async fn compute_results(
     let all_phases = phases(&history);
     let selected = select_phase(&all_phases, phase, key)?;
     let window = Window { experiment_key: key, start: selected.start, end: selected.end };
-    let summary = exposure_summary(pool, &window).await?;
+    let spec_metrics = &current.experiment.spec.metrics;
+    // Two independent reads: run them side by side, each on its own connections, so a
+    // large experiment's summary and metric sums share the database's cores.
+    let (summary, all_sums) = tokio::try_join!(
+        exposure_summary(pool, &window),
+        metrics_sums(pool, &window, spec_metrics),
+    )?;
     let config = &selected.experiment;
     let units = units_per_variant(config, &summary);
     let sample_ratio = sample_ratio(&units);
-    let spec_metrics = &current.experiment.spec.metrics;
-    let all_sums = metrics_sums(pool, &window, spec_metrics).await?;
     let metrics: Vec<pb::MetricResult> = spec_metrics
         .iter()
         .zip(&all_sums)
