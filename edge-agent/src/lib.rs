@@ -17,6 +17,7 @@ pub mod error;
 pub mod forward;
 pub mod link;
 pub mod lkg;
+pub mod memory;
 pub mod metrics;
 pub mod respond;
 pub mod serve;

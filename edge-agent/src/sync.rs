@@ -256,7 +256,10 @@ impl Syncer {
         match kind {
             watch_response::Kind::Snapshot(snapshot) => {
                 let revision = snapshot.revision;
-                match self.apply(snapshot).await {
+                let applied = self.apply(snapshot).await;
+                // The message, the old snapshot and the intermediate forms are freed now.
+                crate::memory::release_freed_memory();
+                match applied {
                     Ok(()) => {
                         Ok(Some(request(watch_request::Kind::Ack(pb::ConfigAck { revision }))))
                     }
