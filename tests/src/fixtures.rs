@@ -68,6 +68,22 @@ pub fn spec_in_layer(name: &str, layer: &str, start: u32, end: u32) -> pb::Exper
     }
 }
 
+/// [`spec`] plus a bounce-rate guardrail (lower is better, 5% degradation tolerated) that
+/// takes `action` when breached.
+pub fn guarded_spec(name: &str, action: pb::GuardrailAction) -> pb::ExperimentSpec {
+    let mut guarded = spec(name);
+    guarded.metrics.push(pb::Metric {
+        key: "bounce_rate".into(),
+        role: pb::MetricRole::Guardrail as i32,
+        kind: pb::MetricKind::Conversion as i32,
+        event_type: "bounce".into(),
+        direction: pb::MetricDirection::Decrease as i32,
+        guardrail: Some(pb::Guardrail { max_relative_degradation: 0.05, action: action as i32 }),
+        ..Default::default()
+    });
+    guarded
+}
+
 /// Creates `key` with [`spec`] and starts it; the config revision of the start.
 pub async fn create_and_start(
     client: &mut ExperimentServiceClient<AuthedChannel>,

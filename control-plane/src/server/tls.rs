@@ -187,3 +187,60 @@ fn stamps(files: &TlsFiles) -> Vec<Option<SystemTime>> {
         .map(|path| fs::metadata(path).and_then(|meta| meta.modified()).ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    /// Writes `pem` to `path` and stamps it `offset` seconds ahead, so each rewrite has a
+    /// modification time of its own (file times are only as fine as the kernel's tick).
+    fn write(path: &Path, pem: &str, offset: u64) {
+        fs::write(path, pem).expect("write");
+        let file = fs::File::options().write(true).open(path).expect("open");
+        file.set_modified(SystemTime::now() + Duration::from_secs(offset)).expect("stamp");
+    }
+
+    fn self_signed() -> (String, String) {
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        (certified.cert.pem(), certified.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_broken_rotation_keeps_the_old_certificate_and_a_good_one_replaces_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = TlsFiles {
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+            client_ca: None,
+        };
+        let (cert, key) = self_signed();
+        write(&files.cert, &cert, 0);
+        write(&files.key, &key, 0);
+        let tls = ReloadingTls::load(files.clone()).expect("load");
+        let first = tls.config();
+        assert!(!tls.reload_if_changed(), "nothing changed");
+
+        write(&files.cert, "not a certificate", 10);
+        assert!(!tls.reload_if_changed(), "a broken file is not loaded");
+        assert!(Arc::ptr_eq(&first, &tls.config()), "the old configuration still serves");
+
+        let (cert, key) = self_signed();
+        write(&files.cert, &cert, 20);
+        write(&files.key, &key, 20);
+        assert!(tls.reload_if_changed(), "the rotated pair is loaded");
+        assert!(!Arc::ptr_eq(&first, &tls.config()));
+        assert!(!tls.reload_if_changed(), "and only once");
+    }
+
+    #[test]
+    fn unusable_files_stop_the_start_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = dir.path().join("cert.pem");
+        fs::write(&cert, "not a certificate").expect("write");
+        let files = TlsFiles { cert: cert.clone(), key: cert, client_ca: None };
+        assert!(ReloadingTls::load(files).is_err());
+    }
+}

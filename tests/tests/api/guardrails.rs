@@ -6,27 +6,12 @@ use vary_tests::{TestControlPlane, TestEdgeAgent, fixtures};
 
 use crate::ingest::{exposure, ids, ingest, outcome};
 
-/// The fixture spec with a bounce-rate guardrail (lower is better, 5% tolerated).
-fn guarded_spec(name: &str, action: pb::GuardrailAction) -> pb::ExperimentSpec {
-    let mut spec = fixtures::spec(name);
-    spec.metrics.push(pb::Metric {
-        key: "bounce_rate".into(),
-        role: pb::MetricRole::Guardrail as i32,
-        kind: pb::MetricKind::Conversion as i32,
-        event_type: "bounce".into(),
-        direction: pb::MetricDirection::Decrease as i32,
-        guardrail: Some(pb::Guardrail { max_relative_degradation: 0.05, action: action as i32 }),
-        ..Default::default()
-    });
-    spec
-}
-
 async fn start(server: &TestControlPlane, key: &str, action: pb::GuardrailAction) -> i64 {
     let mut client = server.experiments().await.expect("client");
     client
         .create_experiment(pb::CreateExperimentRequest {
             key: key.into(),
-            spec: Some(guarded_spec(key, action)),
+            spec: Some(fixtures::guarded_spec(key, action)),
             change_note: String::new(),
         })
         .await
@@ -143,7 +128,7 @@ async fn a_breached_pause_guardrail_pauses_the_experiment_and_agents_stop_assign
 
 #[tokio::test]
 async fn an_alert_guardrail_writes_one_audit_alert_and_leaves_the_experiment_running() {
-    let server = TestControlPlane::start().await.expect("control plane");
+    let server = TestControlPlane::start_with_metrics().await.expect("control plane");
     start(&server, "watched", pb::GuardrailAction::Alert).await;
     plant_bounces(&server, "watched").await;
     let database = server.database.connect().await.expect("db");
@@ -160,8 +145,13 @@ async fn an_alert_guardrail_writes_one_audit_alert_and_leaves_the_experiment_run
         assert!(tokio::time::Instant::now() < deadline, "no alert written");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Several more passes: still one alert, still running.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // Three more passes of the watch that see the breach: still one alert, still running.
+    let passes = breached_evaluations(&server).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while breached_evaluations(&server).await < passes + 3.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the guardrail watch stopped passing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let alerts: i64 = database
         .query_one("SELECT count(*) FROM audit_events WHERE action = 'experiment.guardrail_alert' AND actor = 'system:guardrail'", &[])
         .await
@@ -169,4 +159,13 @@ async fn an_alert_guardrail_writes_one_audit_alert_and_leaves_the_experiment_run
         .get(0);
     assert_eq!(alerts, 1);
     assert_eq!(status_of(&server, "watched").await.status(), pb::ExperimentStatus::Running);
+}
+
+/// How many guardrail evaluations found a breach so far, from the control plane's
+/// `/metrics` (the watch counts every evaluation).
+async fn breached_evaluations(server: &TestControlPlane) -> f64 {
+    let addr = server.metrics_addr.expect("started with metrics");
+    let page = vary_tests::scrape::http_get(addr, "/metrics").await.expect("scrape").body;
+    vary_tests::scrape::value(&page, "vary_guardrail_evaluations_total", &[("outcome", "breached")])
+        .expect("the breached series")
 }

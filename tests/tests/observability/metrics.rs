@@ -21,24 +21,6 @@ const CREATE: &str = "/vary.v1.ExperimentService/CreateExperiment";
 const WATCH: &str = "/vary.v1.ConfigDistributionService/Watch";
 const INGEST: &str = "/vary.v1.EventIngestService/IngestEvents";
 
-/// The fixture spec with an alerting guardrail, so the guardrail watch evaluates it.
-fn guarded_spec(key: &str) -> pb::ExperimentSpec {
-    let mut spec = fixtures::spec(key);
-    spec.metrics.push(pb::Metric {
-        key: "bounce_rate".into(),
-        role: pb::MetricRole::Guardrail as i32,
-        kind: pb::MetricKind::Conversion as i32,
-        event_type: "bounce".into(),
-        direction: pb::MetricDirection::Decrease as i32,
-        guardrail: Some(pb::Guardrail {
-            max_relative_degradation: 0.05,
-            action: pb::GuardrailAction::Alert as i32,
-        }),
-        ..Default::default()
-    });
-    spec
-}
-
 async fn scrape(addr: std::net::SocketAddr) -> String {
     let response = http_get(addr, "/metrics").await.expect("scrape /metrics");
     assert_eq!(response.status, 200, "{}", response.body);
@@ -59,7 +41,7 @@ async fn both_metrics_pages_show_the_traffic() {
     experiments
         .create_experiment(pb::CreateExperimentRequest {
             key: key.into(),
-            spec: Some(guarded_spec(key)),
+            spec: Some(fixtures::guarded_spec(key, pb::GuardrailAction::Alert)),
             change_note: String::new(),
         })
         .await

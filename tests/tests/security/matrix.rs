@@ -137,8 +137,18 @@ async fn refused_tokens(server: &TestControlPlane) -> (String, String) {
     auth.revoke_token(pb::RevokeTokenRequest { token_id }).await.expect("revoke");
     let short = prost_types::Duration { seconds: 0, nanos: 1_000_000 };
     let expired = auth.create_token(create(Some(short))).await.expect("create").into_inner();
-    // Comfortably past the one-millisecond lifetime.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Its one-millisecond lifetime runs out at once; wait (bounded) until the server says so.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let channel = server.raw_channel().await.expect("channel");
+        let code =
+            call(channel, "/vary.v1.AuthService/WhoAmI", Shape::Unary, Some(&expired.secret)).await;
+        if code == Code::Unauthenticated {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the token never expired: {code:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     (revoked.secret, expired.secret)
 }
 
