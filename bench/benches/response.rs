@@ -1,116 +1,122 @@
-//! What the fix proposed in docs/BENCHMARKS.md ("Assign over gRPC (load tool)") would
-//! save: the agent builds each `Assign` response by cloning every assigned variant's
-//! params `Struct`, encodes it, and drops it (`vary_edge_agent::respond`); the alternative
-//! writes each (experiment, variant)'s `Assignment` encoded once per snapshot. Both give
-//! the same bytes (checked before timing).
+//! Writing one `Assign` answer, the two ways the agent has had: the message form
+//! (`vary_edge_agent::respond::assign_response`: clone each assigned variant's params
+//! `Struct`, encode, drop), which it used until the fix in docs/BENCHMARKS.md ("Assign over
+//! gRPC"), and the bytes it writes now (`vary_edge_agent::encoded`: each variant's
+//! `Assignment` encoded once per revision). Both are measured on real evaluations of the
+//! load tool's snapshot (200 experiments) and request mix, and give the same bytes
+//! (checked before timing).
 //!
 //! `cargo bench -p vary-bench --bench response`
 
-use std::{hint::black_box, sync::Arc, time::Duration};
+use std::{hint::black_box, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message as _;
-use vary_bench::experiments;
+use time::OffsetDateTime;
+use vary_bench::{experiments, mix::MixSettings};
+use vary_edge_agent::{
+    respond,
+    snapshot::{Origin, Served},
+};
 use vary_proto::{
-    assign::{Assignment, Reason, UnitType},
+    assign::{AssignRequest, Context},
     pb,
 };
 
-/// Four assignments, as the load tool's mix gets on average against 200 experiments.
-const ASSIGNED: usize = 4;
+const EXPERIMENTS: usize = 200;
+/// Requests each timed iteration answers (the same ones each time).
+const REQUESTS: usize = 256;
 
-struct Assigned {
-    key: String,
-    variant: String,
-    layer: Option<String>,
-    params: Arc<prost_types::Struct>,
+fn served() -> Served {
+    let experiments = (0..EXPERIMENTS)
+        .map(|index| pb::Experiment {
+            key: experiments::key(index),
+            status: pb::ExperimentStatus::Running as i32,
+            version: 2,
+            spec: Some(experiments::spec(index, EXPERIMENTS)),
+            ..Default::default()
+        })
+        .collect();
+    let message = pb::ConfigSnapshot { revision: 17, commit_time: None, experiments };
+    Served::prepare(message, Origin::ControlPlane).expect("the load tool's snapshot is valid")
 }
 
-fn assigned() -> Vec<Assigned> {
-    (0..ASSIGNED)
-        .map(|index| {
-            let spec = experiments::spec(index * 7, 200);
-            let variant = &spec.variants[1];
-            Assigned {
-                key: experiments::key(index * 7),
-                variant: variant.key.clone(),
-                layer: (!spec.layer.is_empty()).then(|| spec.layer.clone()),
-                params: Arc::new(variant.params.clone().unwrap_or_default()),
+fn requests() -> Vec<AssignRequest> {
+    let settings = MixSettings { pool_size: REQUESTS, ..MixSettings::default() };
+    settings
+        .requests()
+        .into_iter()
+        .map(|request| {
+            let context = request.context.unwrap_or_default();
+            AssignRequest {
+                user_id: request.user_id,
+                session_id: request.session_id,
+                context: Context {
+                    placement: context.placement,
+                    page_type: context.page_type,
+                    country: context.country,
+                    device: context.device,
+                    logged_in: context.logged_in,
+                    attributes: context.attributes,
+                },
+                experiment_keys: request.experiment_keys,
             }
         })
         .collect()
 }
 
-fn engine_view(assigned: &[Assigned]) -> Vec<Assignment<'_>> {
-    assigned
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| Assignment {
-            experiment_key: &entry.key,
-            version: 2,
-            variant_key: &entry.variant,
-            params: &entry.params,
-            reason: Reason::Hash,
-            layer: entry.layer.as_deref(),
-            forced: false,
-            log_exposure: true,
-            experiment_index: index as u32,
-            variant_index: 1,
-        })
-        .collect()
-}
-
-/// Today: build the message (params cloned), encode it, drop it.
-fn respond_today(assignments: &[Assignment<'_>], buffer: &mut Vec<u8>) {
-    let response = vary_edge_agent::respond::assign_response(
-        17,
-        UnitType::User,
-        assignments,
-        Some(Duration::from_millis(250)),
-    );
-    buffer.clear();
-    response.encode(buffer).expect("a Vec grows");
-}
-
-/// Proposed: each `Assignment` encoded once per snapshot; a call writes the bytes.
-fn respond_pre_encoded(pre_encoded: &[&[u8]], buffer: &mut Vec<u8>) {
-    buffer.clear();
-    for assignment in pre_encoded {
-        // A message field is a length-delimited field: the same bytes as a bytes field.
-        prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, buffer);
-        prost::encoding::encode_varint(assignment.len() as u64, buffer);
-        buffer.extend_from_slice(assignment);
-    }
-    prost::encoding::int64::encode(2, &17, buffer);
-    let staleness = prost_types::Duration { seconds: 0, nanos: 250_000_000 };
-    prost::encoding::message::encode(3, &staleness, buffer);
-    prost::encoding::int32::encode(4, &(pb::UnitType::User as i32), buffer);
-}
-
 fn bench(criterion: &mut Criterion) {
-    let assigned = assigned();
-    let view = engine_view(&assigned);
-    let pre_encoded: Vec<Vec<u8>> =
-        vary_edge_agent::respond::assign_response(1, UnitType::User, &view, None)
-            .assignments
-            .iter()
-            .map(pb::Assignment::encode_to_vec)
-            .collect();
-    let pre_encoded: Vec<&[u8]> = pre_encoded.iter().map(Vec::as_slice).collect();
-    let (mut today, mut proposed) = (Vec::new(), Vec::new());
-    respond_today(&view, &mut today);
-    respond_pre_encoded(&pre_encoded, &mut proposed);
-    assert_eq!(
-        pb::AssignResponse::decode(today.as_slice()).expect("decodes"),
-        pb::AssignResponse::decode(proposed.as_slice()).expect("decodes"),
-        "both ways must answer the same"
-    );
-    let mut group = criterion.benchmark_group("assign_response_4_assigned");
-    group.bench_function("build_clone_params_encode_drop", |bencher| {
-        bencher.iter(|| respond_today(black_box(&view), &mut today))
+    let served = served();
+    let requests = requests();
+    let now = OffsetDateTime::now_utc();
+    let results: Vec<_> =
+        requests.iter().map(|request| served.compiled.evaluate(request, now)).collect();
+    let assigned: usize = results.iter().map(|result| result.assignments.len()).sum();
+    assert!(assigned > REQUESTS, "the mix should assign several experiments per call");
+    let staleness = Some(Duration::from_millis(250));
+    for result in &results {
+        let message = respond::assign_response(
+            result.revision,
+            result.unit.unit_type,
+            &result.assignments,
+            staleness,
+        );
+        let written = served.encoded.assign_response(
+            result.revision,
+            result.unit.unit_type,
+            &result.assignments,
+            staleness,
+        );
+        assert_eq!(written.as_ref(), message.encode_to_vec().as_slice(), "the same bytes");
+    }
+
+    let mut group = criterion.benchmark_group(format!("assign_response_{REQUESTS}_calls"));
+    let mut buffer = Vec::new();
+    group.bench_function("message_clone_params_encode_drop", |bencher| {
+        bencher.iter(|| {
+            for result in black_box(&results) {
+                let message = respond::assign_response(
+                    result.revision,
+                    result.unit.unit_type,
+                    &result.assignments,
+                    staleness,
+                );
+                buffer.clear();
+                message.encode(&mut buffer).expect("a Vec grows");
+            }
+        })
     });
-    group.bench_function("write_pre_encoded", |bencher| {
-        bencher.iter(|| respond_pre_encoded(black_box(&pre_encoded), &mut proposed))
+    group.bench_function("pre_encoded_bytes", |bencher| {
+        bencher.iter(|| {
+            for result in black_box(&results) {
+                black_box(served.encoded.assign_response(
+                    result.revision,
+                    result.unit.unit_type,
+                    &result.assignments,
+                    staleness,
+                ));
+            }
+        })
     });
     group.finish();
 }

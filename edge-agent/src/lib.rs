@@ -3,16 +3,19 @@
 //! `Explain` from memory, through control-plane outages and its own restarts.
 //!
 //! Code map: [`config`] (flags), [`sync`] (the Watch client), [`snapshot`] (the served
-//! snapshot, lock-free), [`lkg`] (the last-known-good file), [`serve`] and [`respond`]
-//! (the gRPC service), [`server`] (router, health), [`backoff`], [`convert`] (pb → model);
+//! snapshot, lock-free), [`lkg`] (the last-known-good file), [`serve`], [`respond`] and
+//! [`encoded`] (the answers), [`assign_server`] (their gRPC routing), [`server`] (router,
+//! health), [`backoff`], [`convert`] (pb → model);
 //! events: [`capture`] (the `EventCaptureService` API and the `Assign` exposure hook) and
 //! [`forward`] (queue, batches, spool, forwarding to the control plane).
 
 pub mod api_token;
+pub mod assign_server;
 pub mod backoff;
 pub mod capture;
 pub mod config;
 pub mod convert;
+pub mod encoded;
 pub mod error;
 pub mod forward;
 pub mod link;

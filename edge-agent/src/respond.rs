@@ -10,6 +10,8 @@ use vary_proto::{
 
 /// The `Assign` response for an evaluation's parts (taken apart so this module does not
 /// depend on the result type's lifetimes); `staleness` is `None` only before any snapshot.
+/// The agent writes the same answer from bytes ([`crate::encoded`]); this message form is
+/// for library users and the reference those bytes are tested against.
 pub fn assign_response(
     revision: i64,
     unit: UnitType,
@@ -87,7 +89,7 @@ fn outcome_kind(outcome: &Outcome<'_>) -> pb::ExplanationOutcome {
     }
 }
 
-fn unit_type(unit_type: UnitType) -> pb::UnitType {
+pub(crate) fn unit_type(unit_type: UnitType) -> pb::UnitType {
     match unit_type {
         UnitType::User => pb::UnitType::User,
         UnitType::Session => pb::UnitType::Session,
@@ -95,7 +97,7 @@ fn unit_type(unit_type: UnitType) -> pb::UnitType {
     }
 }
 
-fn reason(reason: Reason) -> pb::AssignmentReason {
+pub(crate) fn reason(reason: Reason) -> pb::AssignmentReason {
     match reason {
         Reason::Hash => pb::AssignmentReason::Hash,
         Reason::Override => pb::AssignmentReason::Override,
@@ -103,7 +105,7 @@ fn reason(reason: Reason) -> pb::AssignmentReason {
     }
 }
 
-fn duration(elapsed: Duration) -> prost_types::Duration {
+pub(crate) fn duration(elapsed: Duration) -> prost_types::Duration {
     prost_types::Duration {
         seconds: i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX),
         nanos: elapsed.subsec_nanos() as i32,

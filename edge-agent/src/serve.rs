@@ -1,15 +1,17 @@
 //! `vary.v1.AssignmentService`, answered from memory: each call loads the served snapshot
-//! (a wait-free `ArcSwap` load), reads the clock once, evaluates, and maps the result. No
-//! I/O, no lock, and no logging above debug on this path.
+//! (a wait-free `ArcSwap` load), reads the clock once, evaluates, and writes the answer
+//! from bytes encoded once per revision. No I/O, no lock, no await, and no logging above
+//! debug on this path.
 
 use std::{sync::Arc, time::Instant};
 
+use bytes::Bytes;
 use time::OffsetDateTime;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 use vary_proto::{
     assign::{AssignRequest, Context},
     model::MAX_UNIT_ID_LEN,
-    pb::{self, assignment_service_server::AssignmentService},
+    pb,
 };
 
 use crate::{
@@ -52,14 +54,12 @@ impl AssignApi {
     }
 }
 
-#[tonic::async_trait]
-impl AssignmentService for AssignApi {
-    async fn assign(
-        &self,
-        request: Request<pb::AssignRequest>,
-    ) -> Result<Response<pb::AssignResponse>, Status> {
+// The two calls, as `crate::assign_server` routes them.
+impl AssignApi {
+    /// `Assign`: the answer as `vary.v1.AssignResponse` bytes, written from the served
+    /// revision's pre-encoded assignments.
+    pub fn assign(&self, message: pb::AssignRequest) -> Result<Bytes, Status> {
         let started = Instant::now();
-        let message = request.into_inner();
         let log_exposure = message.log_exposure;
         let request = engine_request(
             message.user_id,
@@ -77,7 +77,7 @@ impl AssignmentService for AssignApi {
         }
         let staleness = self.store.staleness(now);
         tracing::debug!(revision = result.revision, assigned = result.assignments.len(), "assign");
-        let response = respond::assign_response(
+        let response = served.encoded.assign_response(
             result.revision,
             result.unit.unit_type,
             &result.assignments,
@@ -85,14 +85,11 @@ impl AssignmentService for AssignApi {
         );
         // Refused requests (invalid, nothing loaded) return above and are not timed.
         self.latency.observe(started.elapsed());
-        Ok(Response::new(response))
+        Ok(response)
     }
 
-    async fn explain(
-        &self,
-        request: Request<pb::ExplainRequest>,
-    ) -> Result<Response<pb::ExplainResponse>, Status> {
-        let message = request.into_inner();
+    /// `Explain`: every experiment's decisive check, for QA.
+    pub fn explain(&self, message: pb::ExplainRequest) -> Result<pb::ExplainResponse, Status> {
         let request = engine_request(
             message.user_id,
             message.session_id,
@@ -102,11 +99,11 @@ impl AssignmentService for AssignApi {
         let current = self.store.current();
         let served = current.as_ref().ok_or_else(not_loaded)?;
         let explained = served.compiled.explain(&request, OffsetDateTime::now_utc());
-        Ok(Response::new(respond::explain_response(
+        Ok(respond::explain_response(
             explained.revision,
             explained.unit.unit_type,
             &explained.experiments,
-        )))
+        ))
     }
 }
 

@@ -22,6 +22,7 @@ use vary_proto::{
 
 use crate::{
     convert::snapshot_from_pb,
+    encoded::EncodedAssignments,
     error::Error,
     metrics::assign::{AssignmentCounters, RevisionCounters},
 };
@@ -43,6 +44,8 @@ pub enum Origin {
 pub struct Served {
     /// What `Assign` evaluates.
     pub compiled: CompiledSnapshot,
+    /// Each of its variants' `Assignment`, encoded once for `Assign`'s answers.
+    pub encoded: EncodedAssignments,
     /// When the control plane committed this revision, if it said.
     pub commit_time: Option<OffsetDateTime>,
     /// Stream or file.
@@ -85,7 +88,14 @@ impl Served {
         snapshot.validate().map_err(invalid)?;
         let compiled = CompiledSnapshot::compile(&snapshot)
             .map_err(|source| Error::Uncompilable { revision, source })?;
-        Ok(Self { compiled, commit_time, origin, assignment_counts: RevisionCounters::default() })
+        let encoded = EncodedAssignments::encode(&compiled);
+        Ok(Self {
+            compiled,
+            encoded,
+            commit_time,
+            origin,
+            assignment_counts: RevisionCounters::default(),
+        })
     }
 
     /// The revision.

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::Assignable;
 use super::bucket::{HashPurpose, VariantRange, cumulative_ranges, normalize_weights};
 use super::placement_index::PlacementIndexes;
 use super::rules::{CompiledRules, ConditionInterner, ConditionTable, MalformedCondition};
@@ -213,6 +214,25 @@ impl CompiledSnapshot {
         self.experiments.iter().map(|experiment| {
             let variants = experiment.variants.iter().map(|variant| &*variant.key).collect();
             (&*experiment.key, variants)
+        })
+    }
+
+    /// Every (experiment, variant) an assignment can name, in index order (experiments by
+    /// key, then variants as listed), with what each of its assignments carries whatever
+    /// the request: for callers that encode their answers once per revision.
+    pub fn assignable(&self) -> impl Iterator<Item = Assignable<'_>> + '_ {
+        self.experiments.iter().zip(0u32..).flat_map(move |(experiment, experiment_index)| {
+            let layer =
+                experiment.layer.map(|(layer_index, _)| &*self.layers[layer_index as usize].name);
+            experiment.variants.iter().zip(0u16..).map(move |(variant, variant_index)| Assignable {
+                experiment_index,
+                variant_index,
+                experiment_key: &experiment.key,
+                version: experiment.version,
+                variant_key: &variant.key,
+                params: &variant.params,
+                layer,
+            })
         })
     }
 }

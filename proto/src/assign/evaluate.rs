@@ -63,6 +63,27 @@ pub struct Assignment<'a> {
     pub variant_index: u16,
 }
 
+/// The request-independent part of every [`Assignment`] of one (experiment, variant), as
+/// [`CompiledSnapshot::assignable`] lists them: an assignment adds only its reason (and
+/// `forced`, which follows from it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignable<'a> {
+    /// As [`Assignment::experiment_index`].
+    pub experiment_index: u32,
+    /// As [`Assignment::variant_index`].
+    pub variant_index: u16,
+    /// The experiment's key.
+    pub experiment_key: &'a str,
+    /// The experiment version the snapshot holds.
+    pub version: i64,
+    /// The variant's key.
+    pub variant_key: &'a str,
+    /// The variant's params.
+    pub params: &'a Arc<prost_types::Struct>,
+    /// The experiment's mutual-exclusion layer, if any.
+    pub layer: Option<&'a str>,
+}
+
 /// The result of [`CompiledSnapshot::evaluate`]: borrows the snapshot and, for the unit
 /// id, the request.
 #[derive(Debug, Clone, PartialEq, Serialize)]

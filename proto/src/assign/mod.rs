@@ -38,7 +38,7 @@ mod value_set;
 
 pub use bucket::{HashPurpose, bucket, murmur3_key_hash, normalize_weights};
 pub use compile::{CompileError, CompiledSnapshot};
-pub use evaluate::{Assignment, Assignments, Reason};
+pub use evaluate::{Assignable, Assignment, Assignments, Reason};
 pub use explain::{Explanation, Explanations, Outcome};
 pub use number::parse_rule_number;
 pub use request::{AssignRequest, Context, Unit, UnitType};

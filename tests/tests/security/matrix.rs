@@ -183,7 +183,10 @@ fn the_expected_table_covers_every_method_the_control_plane_serves() {
 async fn an_rpc_served_without_a_policy_entry_is_denied_even_to_admins() {
     use std::sync::Arc;
     use vary_control_plane::auth::{AuthLayer, TokenStore};
-    use vary_edge_agent::{serve::AssignApi, snapshot::SnapshotStore};
+    use vary_edge_agent::{
+        assign_server::AssignmentServer, serve::AssignApi, server::MAX_MESSAGE_BYTES,
+        snapshot::SnapshotStore,
+    };
 
     let server = TestControlPlane::start().await.expect("control plane");
     let pool =
@@ -192,9 +195,10 @@ async fn an_rpc_served_without_a_policy_entry_is_denied_even_to_admins() {
     let addr = listener.local_addr().expect("addr");
     let served = tonic::transport::Server::builder()
         .layer(AuthLayer::new(TokenStore::new(pool)))
-        .add_service(pb::assignment_service_server::AssignmentServiceServer::new(AssignApi::new(
-            Arc::new(SnapshotStore::new()),
-        )))
+        .add_service(AssignmentServer::new(
+            AssignApi::new(Arc::new(SnapshotStore::new())),
+            MAX_MESSAGE_BYTES,
+        ))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     let serving = tokio::spawn(served);
 
