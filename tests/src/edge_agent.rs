@@ -126,7 +126,8 @@ impl TestEdgeAgent {
         self.state.path()
     }
 
-    async fn channel(&self) -> anyhow::Result<Channel> {
+    /// A new connection to the agent's API.
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
         Channel::from_shared(format!("http://{}", self.addr))?
             .connect()
             .await

@@ -40,3 +40,47 @@ async fn an_oversized_request_is_refused_with_resource_exhausted() {
     assert_eq!(missing.code(), Code::NotFound);
     server.stop().await.expect("stop");
 }
+
+/// The agent routes `AssignmentService` by hand (so `Assign` can answer with pre-encoded
+/// bytes); on the wire it must behave like tonic's generated server: unknown methods are
+/// UNIMPLEMENTED, a body that is not an `AssignRequest` is refused, a request over the
+/// agent's 1 MiB limit is refused, and the agent keeps answering.
+#[tokio::test]
+async fn the_agents_assignment_service_refuses_like_a_generated_one() {
+    use crate::raw::{Shape, call};
+    use vary_tests::TestEdgeAgent;
+
+    let server = TestControlPlane::start().await.expect("control plane");
+    let agent = TestEdgeAgent::start(&server.endpoint(), "wire").await.expect("agent");
+    agent.wait_until_serving().await.expect("serving");
+    let channel = agent.channel().await.expect("connect");
+
+    let unknown = call(channel.clone(), "/vary.v1.AssignmentService/Asign", Shape::Unary, None);
+    assert_eq!(unknown.await, Code::Unimplemented);
+
+    // Field 1 (user_id) declared as a 5-byte string with only 2 bytes after it.
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.expect("ready");
+    let truncated = bytes::Bytes::from_static(&[0x0a, 0x05, b'u', b'1']);
+    let path = "/vary.v1.AssignmentService/Assign".parse().expect("path");
+    let status = grpc
+        .unary(tonic::Request::new(truncated), path, crate::raw::RawCodec)
+        .await
+        .expect_err("not an AssignRequest");
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+
+    let mut client = pb::assignment_service_client::AssignmentServiceClient::new(channel)
+        .max_encoding_message_size(usize::MAX);
+    let limit = vary_edge_agent::server::MAX_MESSAGE_BYTES;
+    let oversized = pb::AssignRequest {
+        experiment_keys: vec!["k".repeat(1024); limit / 1024 + 1],
+        ..Default::default()
+    };
+    let status = client.assign(oversized).await.expect_err("over the limit");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+
+    let answered = agent.assign("u1").await.expect("still answers");
+    assert_eq!(answered.unit_type, pb::UnitType::User as i32);
+    agent.stop().await.expect("agent stops");
+    server.stop().await.expect("stop");
+}
