@@ -1,6 +1,7 @@
 //! Child processes: the echo baseline, the edge agent and pinned load runs, each optionally
 //! pinned to CPUs with `taskset` (which execs the program, so the child's pid is the
-//! program's and `/proc/<pid>` describes it). Children are killed when dropped.
+//! program's and `/proc/<pid>` describes it). Children are killed when dropped, and on
+//! Linux also when this process dies without dropping them (killed by a signal).
 
 use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
 
@@ -40,6 +41,21 @@ pub fn pinned(cpus: Option<&str>, program: &Path) -> Command {
         None => Command::new(program),
     };
     command.kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure runs in the forked child before exec and calls only prctl, which
+    // is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            // Killed with the parent: `kill_on_drop` needs destructors to run, which a
+            // SIGTERM or SIGKILL of the scenario runner skips; an orphaned agent would
+            // otherwise keep running and skew the next measurement. (The death signal
+            // survives exec, so it covers the program `taskset` starts.)
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     command
 }
 
