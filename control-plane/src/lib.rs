@@ -83,6 +83,7 @@ pub async fn run_with_metrics_listener(
             head_rx.clone(),
             fleet.clone(),
             stream_settings,
+            auth::TokenStore::new(pool.clone()),
             cancel.clone(),
         ),
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),

@@ -30,11 +30,27 @@ impl WatchClient {
         agent_id: &str,
         known_revision: i64,
     ) -> anyhow::Result<Self> {
+        Self::connect_with_token(
+            endpoint,
+            TestToken::of(Role::Agent).secret,
+            agent_id,
+            known_revision,
+        )
+        .await
+    }
+
+    /// Opens a stream to `endpoint` with `token`, and says hello.
+    pub async fn connect_with_token(
+        endpoint: String,
+        token: &str,
+        agent_id: &str,
+        known_revision: i64,
+    ) -> anyhow::Result<Self> {
         let channel = Channel::from_shared(endpoint)?
             .connect()
             .await
             .context("connect to the control plane")?;
-        let channel = Bearer::new(TestToken::of(Role::Agent).secret).wrap(channel);
+        let channel = Bearer::new(token).wrap(channel);
         let mut client = ConfigDistributionServiceClient::new(channel)
             .max_decoding_message_size(64 * 1024 * 1024);
         let (requests, outbound) = mpsc::channel(16);
@@ -63,6 +79,23 @@ impl WatchClient {
             .context("no message in time")??
             .context("stream ended")?;
         message.kind.context("response without a kind")
+    }
+
+    /// Skips messages until the stream ends with an error, and returns it; fails if the
+    /// stream ends cleanly or is still open after the receive bound.
+    pub async fn ending_status(&mut self) -> anyhow::Result<tonic::Status> {
+        let ending = async {
+            loop {
+                match self.responses.message().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => bail!("the stream ended without an error"),
+                    Err(status) => return Ok(status),
+                }
+            }
+        };
+        tokio::time::timeout(RECEIVE_TIMEOUT, ending)
+            .await
+            .context("the stream was still open at the receive bound")?
     }
 
     /// Skips heartbeats until a snapshot arrives, and returns it.

@@ -35,6 +35,20 @@ pub struct TokenRecord {
     pub revoked: Option<(OffsetDateTime, String)>,
 }
 
+impl TokenRecord {
+    /// Why this token would be refused at `now`, if it would (the same order of checks as
+    /// [`TokenStore::authenticate`]: revoked before expired).
+    pub fn refusal_at(&self, now: OffsetDateTime) -> Option<Refusal> {
+        if self.revoked.is_some() {
+            Some(Refusal::Revoked)
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            Some(Refusal::Expired)
+        } else {
+            None
+        }
+    }
+}
+
 /// What a new token is for.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {

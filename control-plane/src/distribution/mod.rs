@@ -1,5 +1,6 @@
 //! Config distribution: the head revision published to every agent's Watch stream.
 
+mod credential;
 pub mod frame;
 mod published;
 mod publisher;

@@ -10,12 +10,16 @@ use tonic::{Request, Response, Status, Streaming};
 use vary_proto::pb;
 
 use super::{
+    credential::StreamCredential,
     frame::WatchResponseFrame,
     published::Head,
     server_stub::config_distribution_service_server::ConfigDistributionService,
     session::{StreamSettings, run_session},
 };
-use crate::fleet::Fleet;
+use crate::{
+    auth::{Principal, TokenStore},
+    fleet::Fleet,
+};
 
 /// Serves Watch streams from the published head revision.
 #[derive(Debug, Clone)]
@@ -23,18 +27,22 @@ pub struct DistributionApi {
     head: watch::Receiver<Head>,
     fleet: Fleet,
     settings: StreamSettings,
+    /// Where each stream's token is re-checked while the stream lives.
+    tokens: TokenStore,
     shutdown: CancellationToken,
 }
 
 impl DistributionApi {
-    /// A service publishing `head` to agents; streams end when `shutdown` is cancelled.
+    /// A service publishing `head` to agents; streams end when `shutdown` is cancelled,
+    /// or when the token they were opened with is revoked or expires (`tokens`).
     pub fn new(
         head: watch::Receiver<Head>,
         fleet: Fleet,
         settings: StreamSettings,
+        tokens: TokenStore,
         shutdown: CancellationToken,
     ) -> Self {
-        Self { head, fleet, settings, shutdown }
+        Self { head, fleet, settings, tokens, shutdown }
     }
 }
 
@@ -49,9 +57,16 @@ impl ConfigDistributionService for DistributionApi {
         // A small buffer: a slow agent holds back its own stream only, and since every
         // send reads the latest head, it skips revisions instead of queueing them.
         let (outbound, frames) = mpsc::channel(2);
+        // Set by the auth layer, which every call passes first; absent only in a server
+        // assembled without it, where there is no token to re-check.
+        let credential = request
+            .extensions()
+            .get::<Principal>()
+            .map(|principal| StreamCredential::new(principal, self.tokens.clone()));
         // The session's logs carry this call's span (method, request id).
         tokio::spawn(tracing::Instrument::in_current_span(run_session(
             request.into_inner(),
+            credential,
             outbound,
             self.head.clone(),
             self.fleet.clone(),

@@ -4,6 +4,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use rand::Rng as _;
+use time::OffsetDateTime;
 use tokio::{
     sync::{mpsc, watch},
     time::Instant,
@@ -12,8 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 use vary_proto::pb::{self, watch_request::Kind};
 
-use super::{frame::WatchResponseFrame, published::Head};
-use crate::fleet::{AgentSession, Fleet};
+use super::{credential::StreamCredential, frame::WatchResponseFrame, published::Head};
+use crate::{
+    auth::Refusal,
+    fleet::{AgentSession, Fleet},
+};
 
 /// Longest accepted agent id, in characters.
 const MAX_AGENT_ID_CHARS: usize = 200;
@@ -34,6 +38,7 @@ type Outbound = mpsc::Sender<Result<WatchResponseFrame, Status>>;
 /// Runs one stream to its end. Errors are sent to the agent as the stream's status.
 pub(super) async fn run_session(
     mut inbound: Streaming<pb::WatchRequest>,
+    credential: Option<StreamCredential>,
     outbound: Outbound,
     mut head: watch::Receiver<Head>,
     fleet: Fleet,
@@ -65,6 +70,7 @@ pub(super) async fn run_session(
         fleet: fleet.clone(),
         sent_revision: hello.known_revision,
         last_sent: Instant::now(),
+        credential,
     };
     let ended = stream.serve(&mut inbound, &mut head, settings, &shutdown).await;
     fleet.disconnected(&stream.session.agent_id, stream.session.connection);
@@ -102,6 +108,8 @@ struct Stream {
     /// The newest revision this agent has (or was sent).
     sent_revision: i64,
     last_sent: Instant,
+    /// The token the stream was opened with, re-checked every heartbeat interval.
+    credential: Option<StreamCredential>,
 }
 
 impl Stream {
@@ -151,11 +159,29 @@ impl Stream {
         if !self.send(answer).await {
             return "agent gone";
         }
+        // Reads the token's expiry (the auth layer has just admitted it).
+        if let Some(ended) = self.token_refused().await {
+            return ended;
+        }
+        // On its own clock, not the heartbeat's: a stream busy with new revisions sends
+        // no heartbeats, and must be re-checked all the same.
+        let mut token_check_at = Instant::now() + settings.heartbeat_interval;
         loop {
             let heartbeat_at = self.last_sent + settings.heartbeat_interval;
+            let expiry = self.token_expiry();
             tokio::select! {
                 () = shutdown.cancelled() => return "shutdown",
                 () = tokio::time::sleep_until(deadline) => return "max stream age",
+                () = tokio::time::sleep_until(expiry.unwrap_or(deadline)), if expiry.is_some() => {
+                    let _ = self.outbound.send(Err(refused(Refusal::Expired))).await;
+                    return "token expired";
+                }
+                () = tokio::time::sleep_until(token_check_at), if self.credential.is_some() => {
+                    if let Some(ended) = self.token_refused().await {
+                        return ended;
+                    }
+                    token_check_at = Instant::now() + settings.heartbeat_interval;
+                }
                 () = tokio::time::sleep_until(heartbeat_at) => {
                     let head_revision = head.borrow().as_ref().map_or(0, |head| head.revision);
                     if !self.send(WatchResponseFrame::heartbeat(head_revision)).await {
@@ -192,6 +218,26 @@ impl Stream {
         }
     }
 
+    /// Re-checks the stream's token; when it no longer admits the stream, tells the agent
+    /// (UNAUTHENTICATED, as a new call would get) and says why the stream ends.
+    async fn token_refused(&mut self) -> Option<&'static str> {
+        let refusal = self.credential.as_mut()?.refusal(OffsetDateTime::now_utc()).await?;
+        tracing::info!(agent_id = %self.session.agent_id, %refusal, "ending a Watch stream: its token no longer admits it");
+        let _ = self.outbound.send(Err(refused(refusal))).await;
+        Some(match refusal {
+            Refusal::Revoked => "token revoked",
+            Refusal::Expired => "token expired",
+            Refusal::Invalid => "token unknown",
+        })
+    }
+
+    /// When the stream's token expires, on this process's clock.
+    fn token_expiry(&self) -> Option<Instant> {
+        let expires_at = self.credential.as_ref()?.expires_at()?;
+        let left = expires_at - OffsetDateTime::now_utc();
+        Some(Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO))
+    }
+
     /// Whether this agent refused `revision` (rejected revision 0 means none).
     fn refused(&self, revision: i64) -> bool {
         self.session.rejected_revision > 0 && revision == self.session.rejected_revision
@@ -220,6 +266,11 @@ impl Stream {
         self.last_sent = Instant::now();
         self.outbound.send(Ok(frame)).await.is_ok()
     }
+}
+
+/// The status a refused token gets, as the auth layer words it.
+fn refused(refusal: Refusal) -> Status {
+    Status::unauthenticated(refusal.to_string())
 }
 
 /// `age` ± 10%, so streams opened together do not all end together.

@@ -4,7 +4,7 @@
 use tonic::Code;
 use vary_control_plane::auth::TokenStore;
 use vary_proto::pb;
-use vary_tests::{TestControlPlane, TestPostgres, auth::Bearer};
+use vary_tests::{TestControlPlane, TestPostgres, auth::Bearer, watch_client::WatchClient};
 
 fn create(principal: &str, role: pb::Role) -> pb::CreateTokenRequest {
     pb::CreateTokenRequest {
@@ -175,5 +175,53 @@ async fn tokens_are_never_deleted_and_change_only_by_one_revocation() {
         .expect_err("un-revoking is refused");
     let message = error.as_db_error().map(|db| db.message().to_owned()).unwrap_or_default();
     assert!(message.contains("api_tokens"), "{error:?}");
+    server.stop().await.expect("stop");
+}
+
+/// The auth layer checks a token when a call starts; a Watch stream lasts up to the max
+/// stream age, so the control plane re-checks its token on every heartbeat (1 s here).
+#[tokio::test]
+async fn revoking_an_agent_token_ends_the_watch_streams_it_opened() {
+    let server = TestControlPlane::start().await.expect("control plane");
+    let mut auth =
+        pb::auth_service_client::AuthServiceClient::new(server.channel().await.expect("channel"));
+    let issued =
+        auth.create_token(create("agent:soon-revoked", pb::Role::Agent)).await.expect("create");
+    let issued = issued.into_inner();
+    let token_id = issued.token.expect("token").token_id;
+    let mut stream =
+        WatchClient::connect_with_token(server.endpoint(), &issued.secret, "soon-revoked", 0)
+            .await
+            .expect("a live token opens a stream");
+    stream.next_snapshot().await.expect("the stream serves");
+
+    auth.revoke_token(pb::RevokeTokenRequest { token_id }).await.expect("revoke");
+    let ended = stream.ending_status().await.expect("the stream ends");
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    assert_eq!(ended.message(), "API token revoked");
+    let reopened = WatchClient::connect_with_token(server.endpoint(), &issued.secret, "x", 0).await;
+    assert!(reopened.is_err(), "a revoked token opens no new stream");
+    server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_watch_stream_ends_when_its_token_expires() {
+    let server = TestControlPlane::start().await.expect("control plane");
+    let mut auth =
+        pb::auth_service_client::AuthServiceClient::new(server.channel().await.expect("channel"));
+    let request = pb::CreateTokenRequest {
+        ttl: Some(prost_types::Duration { seconds: 5, nanos: 0 }),
+        ..create("agent:short-lived", pb::Role::Agent)
+    };
+    let issued = auth.create_token(request).await.expect("create").into_inner();
+    let mut stream =
+        WatchClient::connect_with_token(server.endpoint(), &issued.secret, "short-lived", 0)
+            .await
+            .expect("a live token opens a stream");
+    stream.next_snapshot().await.expect("the stream serves");
+
+    let ended = stream.ending_status().await.expect("the stream ends");
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    assert_eq!(ended.message(), "API token expired");
     server.stop().await.expect("stop");
 }
