@@ -15,13 +15,10 @@ use prost::Message as _;
 use time::OffsetDateTime;
 use vary_bench::{experiments, mix::MixSettings};
 use vary_edge_agent::{
-    respond,
+    respond, serve,
     snapshot::{Origin, Served},
 };
-use vary_proto::{
-    assign::{AssignRequest, Context},
-    pb,
-};
+use vary_proto::{assign::AssignRequest, pb};
 
 const EXPERIMENTS: usize = 200;
 /// Requests each timed iteration answers (the same ones each time).
@@ -47,20 +44,13 @@ fn requests() -> Vec<AssignRequest> {
         .requests()
         .into_iter()
         .map(|request| {
-            let context = request.context.unwrap_or_default();
-            AssignRequest {
-                user_id: request.user_id,
-                session_id: request.session_id,
-                context: Context {
-                    placement: context.placement,
-                    page_type: context.page_type,
-                    country: context.country,
-                    device: context.device,
-                    logged_in: context.logged_in,
-                    attributes: context.attributes,
-                },
-                experiment_keys: request.experiment_keys,
-            }
+            serve::engine_request(
+                request.user_id,
+                request.session_id,
+                request.context,
+                request.experiment_keys,
+            )
+            .expect("the mix draws valid requests")
         })
         .collect()
 }

@@ -111,8 +111,9 @@ fn not_loaded() -> Status {
     Status::unavailable("no config loaded yet")
 }
 
-/// Checks sizes and builds the engine's request; errors name the field path.
-fn engine_request(
+/// Checks sizes and builds the engine's request from a request's parts; errors name the
+/// field path.
+pub fn engine_request(
     user_id: String,
     session_id: String,
     context: Option<pb::AssignmentContext>,
