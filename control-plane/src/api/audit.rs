@@ -2,12 +2,14 @@
 
 use tonic::{Request, Response, Status};
 use vary_proto::{
-    model::{ValidationError, json_to_struct, time_from_timestamp, timestamp_from_time},
+    model::{json_to_struct, time_from_timestamp, timestamp_from_time},
     pb::{self, audit_service_server::AuditService},
 };
 
 use crate::error::Error;
-use crate::store::{AuditFilter, AuditRecord, PageToken, Store, page_size};
+use crate::store::{
+    AuditFilter, AuditRecord, PageQuery, PageToken, Store, another_list, page_size,
+};
 
 /// Reads the audit log through the store.
 #[derive(Debug, Clone)]
@@ -30,14 +32,6 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
         let message = request.into_inner();
         let limit = page_size(message.page_size).map_err(Error::from)?;
-        let before = match PageToken::decode(&message.page_token).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::BeforeId(id)) => Some(id),
-            Some(_) => {
-                let error = ValidationError::new("page_token", "belongs to a different list");
-                return Err(Error::from(error).into());
-            }
-        };
         let time = |field: &str, at: Option<prost_types::Timestamp>| {
             at.map(|at| time_from_timestamp(&at).map_err(|error| error.under(field))).transpose()
         };
@@ -49,10 +43,16 @@ impl AuditService for AuditApi {
             from: time("start_time", message.start_time).map_err(Error::from)?,
             until: time("end_time", message.end_time).map_err(Error::from)?,
         };
+        let query = PageQuery::new("audit_events", &format!("{filter:?}"));
+        let before = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
+            None => None,
+            Some(PageToken::BeforeId(id)) => Some(id),
+            Some(_) => return Err(Error::from(another_list()).into()),
+        };
         let (records, next) = self.store.list_audit_events(&filter, before, limit).await?;
         Ok(Response::new(pb::ListAuditEventsResponse {
             events: records.into_iter().map(audit_to_pb).collect(),
-            next_page_token: next.map(|token| token.encode()).unwrap_or_default(),
+            next_page_token: next.map(|token| token.encode(&query)).unwrap_or_default(),
         }))
     }
 }

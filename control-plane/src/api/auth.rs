@@ -11,7 +11,7 @@ use vary_proto::{
 use super::Actor;
 use crate::auth::{Principal, Role, TokenRecord, TokenRequest, TokenStore};
 use crate::error::Error;
-use crate::store::{PageToken, page_size};
+use crate::store::{PageQuery, PageToken, another_list, page_size};
 
 /// Longest principal name accepted.
 const MAX_PRINCIPAL_CHARS: usize = 200;
@@ -51,18 +51,17 @@ impl AuthService for AuthApi {
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
         let message = request.into_inner();
         let limit = page_size(message.page_size).map_err(Error::from)?;
-        let before = match PageToken::decode(&message.page_token).map_err(Error::from)? {
+        let query =
+            PageQuery::new("tokens", &format!("include_inactive={}", message.include_inactive));
+        let before = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
             None => None,
             Some(PageToken::BeforeCreated { micros, id }) => Some((micros, id)),
-            Some(_) => {
-                let error = ValidationError::new("page_token", "belongs to a different list");
-                return Err(Error::from(error).into());
-            }
+            Some(_) => return Err(Error::from(another_list()).into()),
         };
         let (records, next) = self.tokens.list(message.include_inactive, before, limit).await?;
         Ok(Response::new(pb::ListTokensResponse {
             tokens: records.iter().map(token_to_pb).collect(),
-            next_page_token: next.map(|token| token.encode()).unwrap_or_default(),
+            next_page_token: next.map(|token| token.encode(&query)).unwrap_or_default(),
         }))
     }
 

@@ -10,7 +10,7 @@ use super::actor::Actor;
 use super::convert::{diffable, experiment_to_pb, version_to_pb};
 use crate::error::Error;
 use crate::lifecycle;
-use crate::store::{Change, ExperimentFilter, PageToken, Store};
+use crate::store::{Change, ExperimentFilter, PageQuery, PageToken, Store, another_list};
 use vary_proto::diff::diff;
 
 /// Serves experiment CRUD, history and lifecycle from the store.
@@ -106,17 +106,6 @@ impl ExperimentService for ExperimentApi {
     ) -> Result<Response<pb::ListExperimentsResponse>, Status> {
         let message = request.into_inner();
         let page_size = crate::store::page_size(message.page_size).map_err(Error::from)?;
-        let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::AfterKey(key)) => Some(key),
-            Some(_) => {
-                return Err(Error::from(ValidationError::new(
-                    "page_token",
-                    "belongs to a different list",
-                ))
-                .into());
-            }
-        };
         let status = match pb::ExperimentStatus::try_from(message.status) {
             Ok(pb::ExperimentStatus::Unspecified) => None,
             Ok(status) => Some(model::Status::try_from(status).map_err(Error::from)?),
@@ -134,11 +123,17 @@ impl ExperimentService for ExperimentApi {
             owner: (!message.owner.is_empty()).then_some(message.owner),
             include_archived: message.include_archived,
         };
+        let query = PageQuery::new("experiments", &format!("{filter:?}"));
+        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
+            None => None,
+            Some(PageToken::AfterKey(key)) => Some(key),
+            Some(_) => return Err(Error::from(another_list()).into()),
+        };
         let (records, next) =
             self.store.list_experiments(&filter, after.as_deref(), page_size).await?;
         Ok(Response::new(pb::ListExperimentsResponse {
             experiments: records.iter().map(experiment_to_pb).collect(),
-            next_page_token: next.map(|token| token.encode()).unwrap_or_default(),
+            next_page_token: next.map(|token| token.encode(&query)).unwrap_or_default(),
         }))
     }
 
@@ -167,18 +162,16 @@ impl ExperimentService for ExperimentApi {
         let message = request.into_inner();
         check_slug("key", &message.key).map_err(Error::from)?;
         let page_size = crate::store::page_size(message.page_size).map_err(Error::from)?;
-        let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
+        let query = PageQuery::new("experiment_versions", &message.key);
+        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
             None => 0,
             Some(PageToken::AfterVersion(version)) => version,
-            Some(_) => {
-                let error = ValidationError::new("page_token", "belongs to a different list");
-                return Err(Error::from(error).into());
-            }
+            Some(_) => return Err(Error::from(another_list()).into()),
         };
         let (records, next) = self.store.list_versions(&message.key, after, page_size).await?;
         Ok(Response::new(pb::ListExperimentVersionsResponse {
             versions: records.iter().map(version_to_pb).collect(),
-            next_page_token: next.map(|token| token.encode()).unwrap_or_default(),
+            next_page_token: next.map(|token| token.encode(&query)).unwrap_or_default(),
         }))
     }
 

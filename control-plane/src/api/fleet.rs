@@ -5,14 +5,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 use vary_proto::{
-    model::{ValidationError, timestamp_from_time},
+    model::timestamp_from_time,
     pb::{self, fleet_service_server::FleetService},
 };
 
 use crate::distribution::Head;
 use crate::error::Error;
 use crate::fleet::{AgentRow, list_agents};
-use crate::store::{PageToken, page_size};
+use crate::store::{PageQuery, PageToken, another_list, page_size};
 
 /// Lists the fleet from PostgreSQL, where every replica writes its agents.
 #[derive(Debug, Clone)]
@@ -56,20 +56,19 @@ impl FleetService for FleetApi {
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         let message = request.into_inner();
         let limit = page_size(message.page_size).map_err(Error::from)?;
-        let after = match PageToken::decode(&message.page_token).map_err(Error::from)? {
+        // No filters: the list alone.
+        let query = PageQuery::new("agents", "");
+        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
             None => None,
             Some(PageToken::AfterKey(agent_id)) => Some(agent_id),
-            Some(_) => {
-                let error = ValidationError::new("page_token", "belongs to a different list");
-                return Err(Error::from(error).into());
-            }
+            Some(_) => return Err(Error::from(another_list()).into()),
         };
         let mut rows =
             list_agents(&self.pool, after.as_deref(), limit + 1, self.stale_after).await?;
         let next_page_token = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last()
-                .map(|row| PageToken::AfterKey(row.agent_id.clone()).encode())
+                .map(|row| PageToken::AfterKey(row.agent_id.clone()).encode(&query))
                 .unwrap_or_default()
         } else {
             String::new()

@@ -1,13 +1,27 @@
 //! Opaque page tokens: where the previous page ended, base64url-encoded so callers do
-//! not build them by hand.
+//! not build them by hand, and bound to the request they continue (AIP-158): a token
+//! names its list and a digest of that request's filters, and is refused with another
+//! list or other filters, which would otherwise silently skip or repeat rows.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use sha2::{Digest as _, Sha256};
 use vary_proto::model::ValidationError;
 
 /// Default page size when the request says 0.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// Largest page served; larger requests are capped.
 pub const MAX_PAGE_SIZE: i64 = 1000;
+
+/// Hex digits of the query digest a token carries: collisions between two filter sets
+/// of one caller are what matters, and 48 bits make them negligible.
+const QUERY_DIGEST_HEX: usize = 12;
+
+/// What a page token continues: one list, with one set of filters (every request field
+/// but `page_size` and `page_token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageQuery {
+    digest: String,
+}
 
 /// The position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,27 +41,57 @@ pub enum PageToken {
     },
 }
 
+// === impl PageQuery ===
+
+impl PageQuery {
+    /// The query of `list` (a name unique among the API's lists) with `filters`, the
+    /// request's filter fields written in one fixed way (e.g. their `Debug` form).
+    pub fn new(list: &str, filters: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(list.as_bytes());
+        hasher.update([0]);
+        hasher.update(filters.as_bytes());
+        let digest = hasher.finalize();
+        let mut hex = String::with_capacity(QUERY_DIGEST_HEX);
+        for byte in &digest[..QUERY_DIGEST_HEX / 2] {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        Self { digest: hex }
+    }
+}
+
+// === impl PageToken ===
+
 impl PageToken {
-    /// The string handed to callers.
-    pub fn encode(&self) -> String {
-        let plain = match self {
+    /// The string handed to callers, valid for `query` only.
+    pub fn encode(&self, query: &PageQuery) -> String {
+        let position = match self {
             PageToken::AfterKey(key) => format!("k:{key}"),
             PageToken::AfterVersion(version) => format!("v:{version}"),
             PageToken::BeforeId(id) => format!("b:{id}"),
             PageToken::BeforeCreated { micros, id } => format!("t:{micros}:{id}"),
         };
-        URL_SAFE_NO_PAD.encode(plain)
+        URL_SAFE_NO_PAD.encode(format!("{}|{position}", query.digest))
     }
 
-    /// Parses a caller's token; empty means the first page.
-    pub fn decode(token: &str) -> Result<Option<PageToken>, ValidationError> {
+    /// Parses a caller's token for `query`; empty means the first page. A token issued
+    /// for another list or other filters is refused, naming the field.
+    pub fn decode(token: &str, query: &PageQuery) -> Result<Option<PageToken>, ValidationError> {
         if token.is_empty() {
             return Ok(None);
         }
         let invalid = || ValidationError::new("page_token", "is not a token this server issued");
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
         let plain = String::from_utf8(bytes).map_err(|_| invalid())?;
-        match plain.split_once(':') {
+        let (digest, position) = plain.split_once('|').ok_or_else(invalid)?;
+        if digest != query.digest {
+            return Err(ValidationError::new(
+                "page_token",
+                "continues another list or other filters: send the same filters as for the \
+                 first page, or no page token to start again",
+            ));
+        }
+        match position.split_once(':') {
             Some(("k", key)) => Ok(Some(PageToken::AfterKey(key.to_owned()))),
             Some(("v", version)) => version
                 .parse()
@@ -64,6 +108,12 @@ impl PageToken {
             _ => Err(invalid()),
         }
     }
+}
+
+/// The error for a token of another kind of list than the request's. (Its query digest
+/// differs too, so this is reached only by a token whose digest collides.)
+pub fn another_list() -> ValidationError {
+    ValidationError::new("page_token", "belongs to a different list")
 }
 
 /// The page size to use for a request's `page_size`: 0 means the default, above the
@@ -84,21 +134,42 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
+        let query = PageQuery::new("experiments", "status=Some(Running)");
         for token in [
             PageToken::AfterKey("reco_ymal_v1".into()),
+            PageToken::AfterKey("with|pipe:and:colons".into()),
             PageToken::AfterVersion(42),
             PageToken::BeforeId(7),
             PageToken::BeforeCreated { micros: 1_700_000_000_000_000, id: "0123abcd".into() },
         ] {
-            assert_eq!(PageToken::decode(&token.encode()), Ok(Some(token)));
+            assert_eq!(PageToken::decode(&token.encode(&query), &query), Ok(Some(token)));
         }
-        assert_eq!(PageToken::decode(""), Ok(None));
+        assert_eq!(PageToken::decode("", &query), Ok(None));
+    }
+
+    #[test]
+    fn a_token_is_refused_with_other_filters_or_another_list() {
+        let query = PageQuery::new("experiments", "status=Some(Running)");
+        let token = PageToken::AfterKey("b".into()).encode(&query);
+        for other in [
+            PageQuery::new("experiments", "status=None"),
+            PageQuery::new("agents", "status=Some(Running)"),
+            // The separator keeps list and filters apart.
+            PageQuery::new("experimentsstatus=Some(Running)", ""),
+        ] {
+            let error = PageToken::decode(&token, &other).expect_err("other query");
+            assert_eq!(error.field_path, "page_token");
+            assert!(error.message.contains("other filters"), "{}", error.message);
+        }
     }
 
     #[test]
     fn foreign_tokens_are_refused_naming_the_field() {
-        for bad in ["!!!", "eDpmb28", &URL_SAFE_NO_PAD.encode("v:abc")] {
-            let error = PageToken::decode(bad).expect_err(bad);
+        let query = PageQuery::new("versions", "key=k");
+        let unbound = URL_SAFE_NO_PAD.encode("v:1");
+        let garbled = URL_SAFE_NO_PAD.encode(format!("{}|v:abc", query.digest));
+        for bad in ["!!!", "eDpmb28", &unbound, &garbled] {
+            let error = PageToken::decode(bad, &query).expect_err(bad);
             assert_eq!(error.field_path, "page_token");
         }
     }

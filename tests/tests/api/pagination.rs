@@ -105,3 +105,53 @@ async fn list_pages_through_every_experiment_in_key_order_and_filters_combine() 
             .is_empty()
     );
 }
+
+/// AIP-158: a page token continues the request it came from. Reused with other filters it
+/// would silently skip or repeat rows, so it is refused naming `page_token`; with the same
+/// filters it goes on where it stopped.
+#[tokio::test]
+async fn a_page_token_is_refused_with_other_filters() {
+    let server = TestControlPlane::start().await.expect("control plane");
+    let mut client = server.experiments().await.expect("client");
+    for index in 0..3 {
+        let mut spec = fixtures::spec("E");
+        spec.owner = "reco-team".into();
+        let key = format!("exp-{index}");
+        let created = pb::CreateExperimentRequest { key, spec: Some(spec), ..Default::default() };
+        client.create_experiment(created).await.expect("create");
+    }
+    let by_owner = pb::ListExperimentsRequest {
+        owner: "reco-team".into(),
+        page_size: 2,
+        ..Default::default()
+    };
+    let first = client.list_experiments(by_owner.clone()).await.expect("list").into_inner();
+    assert_eq!(first.experiments.len(), 2);
+    assert!(!first.next_page_token.is_empty());
+
+    for other in [
+        pb::ListExperimentsRequest { owner: "search-team".into(), ..by_owner.clone() },
+        pb::ListExperimentsRequest { owner: String::new(), ..by_owner.clone() },
+        pb::ListExperimentsRequest { include_archived: true, ..by_owner.clone() },
+    ] {
+        let reused =
+            pb::ListExperimentsRequest { page_token: first.next_page_token.clone(), ..other };
+        let status = client.list_experiments(reused).await.expect_err("other filters");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with("page_token: "), "{}", status.message());
+    }
+    let mut versions = pb::ListExperimentVersionsRequest {
+        key: "exp-0".into(),
+        page_token: first.next_page_token.clone(),
+        ..Default::default()
+    };
+    let status = client.list_experiment_versions(versions.clone()).await.expect_err("other list");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    versions.page_token = String::new();
+    client.list_experiment_versions(versions).await.expect("the first page needs no token");
+
+    let same = pb::ListExperimentsRequest { page_token: first.next_page_token, ..by_owner };
+    let second = client.list_experiments(same).await.expect("same filters").into_inner();
+    let keys: Vec<String> = second.experiments.into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, ["exp-2"]);
+}
