@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Calls the probe samples before the run.
-const PROBE_CALLS: usize = 512;
+pub(crate) const PROBE_CALLS: usize = 512;
 
 /// The whole run, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]

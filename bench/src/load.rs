@@ -273,7 +273,9 @@ async fn closed_loop(
         }
         let request = requests[next % requests.len()].clone();
         next += 1;
+        live.in_flight.fetch_add(1, Ordering::Relaxed);
         let result = client.call(request).await;
+        live.in_flight.fetch_sub(1, Ordering::Relaxed);
         let latency = sent.elapsed();
         count_live(&live, &result);
         if sent >= timeline.measure_from {

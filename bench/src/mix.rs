@@ -113,16 +113,6 @@ impl MixSettings {
     }
 }
 
-// === impl EncodedPool ===
-
-impl EncodedPool {
-    /// Mean encoded size of a request, in bytes.
-    pub fn mean_bytes(&self) -> f64 {
-        let total: usize = self.requests.iter().map(Bytes::len).sum();
-        total as f64 / self.requests.len().max(1) as f64
-    }
-}
-
 /// An encoded `EchoRequest` of `request_bytes` bytes (or one byte less, where the length
 /// prefix's growth skips a size) asking for `response_bytes` bytes back.
 pub fn echo_request(request_bytes: usize, response_bytes: u32) -> Bytes {

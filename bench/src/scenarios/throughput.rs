@@ -11,8 +11,10 @@ use super::{
     stack::Stack,
 };
 use crate::{
+    compare::PROBE_CALLS,
     probe,
     processes::ServerProcess,
+    procfs,
     report::{BudgetCheck, Comparison},
 };
 
@@ -30,9 +32,10 @@ pub(super) async fn run(
         stack.agent.pid,
         stack.seeded_revision
     );
+    let idle = procfs::memory(stack.agent.pid)?;
     let baseline = ServerProcess::baseline(args.agent_cpus()).await?;
     let pool = args.mix(false).settings().encoded();
-    let probe = probe::probe(&stack.agent.addr, &pool.requests, 512).await?;
+    let probe = probe::probe(&stack.agent.addr, &pool.requests, PROBE_CALLS).await?;
     report.probe = Some(probe);
     let echo_sizes =
         (probe.mean_request_bytes.round() as usize, probe.mean_response_bytes.round() as u32);
@@ -58,11 +61,11 @@ pub(super) async fn run(
         );
         tokio::signal::ctrl_c().await?;
     }
-    let memory = crate::procfs::memory(stack.agent.pid)?;
+    let after_load = procfs::memory(stack.agent.pid)?;
     report.memory.push(super::MemoryReading {
         experiments: args.experiments,
-        idle: memory,
-        after_load: memory,
+        idle,
+        after_load,
         seeding_seconds: stack.seeding.as_secs_f64(),
     });
     baseline.stop().await?;
