@@ -72,6 +72,7 @@ pub async fn run_with_metrics_listener(
     let (head_tx, head_rx) = watch::channel(None);
     let (fleet, dirty_agents) = fleet::Fleet::new(config.replica_name(), pool.clone());
     let metrics = metrics::Metrics::new(fleet.clone(), head_rx.clone());
+    let tokens = auth::TokenStore::new(pool.clone());
     let stream_settings = distribution::StreamSettings {
         heartbeat_interval: config.heartbeat_interval,
         max_stream_age: config.max_stream_age,
@@ -83,15 +84,15 @@ pub async fn run_with_metrics_listener(
             head_rx.clone(),
             fleet.clone(),
             stream_settings,
-            auth::TokenStore::new(pool.clone()),
+            tokens.clone(),
             cancel.clone(),
         ),
         fleet: api::FleetApi::new(pool.clone(), head_rx, config.agent_stale_after()),
         events: api::EventIngestApi::new(pool.clone()).with_metrics(metrics.ingest()),
         analysis: api::AnalysisApi::new(store.clone(), pool.clone()),
-        auth: api::AuthApi::new(auth::TokenStore::new(pool.clone())),
+        auth: api::AuthApi::new(tokens.clone()),
         audit: api::AuditApi::new(store.clone()),
-        tokens: auth::TokenStore::new(pool.clone()),
+        tokens,
         rpc_metrics: metrics.rpc(),
     };
     let writer_stop = CancellationToken::new();

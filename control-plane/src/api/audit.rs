@@ -7,9 +7,7 @@ use vary_proto::{
 };
 
 use crate::error::Error;
-use crate::store::{
-    AuditFilter, AuditRecord, PageQuery, PageToken, Store, another_list, page_size,
-};
+use crate::store::{AuditFilter, AuditRecord, PageQuery, PageToken, Store, page_size};
 
 /// Reads the audit log through the store.
 #[derive(Debug, Clone)]
@@ -44,11 +42,8 @@ impl AuditService for AuditApi {
             until: time("end_time", message.end_time).map_err(Error::from)?,
         };
         let query = PageQuery::new("audit_events", &format!("{filter:?}"));
-        let before = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::BeforeId(id)) => Some(id),
-            Some(_) => return Err(Error::from(another_list()).into()),
-        };
+        let before = PageToken::decode_as(&message.page_token, &query, PageToken::into_before_id)
+            .map_err(Error::from)?;
         let (records, next) = self.store.list_audit_events(&filter, before, limit).await?;
         Ok(Response::new(pb::ListAuditEventsResponse {
             events: records.into_iter().map(audit_to_pb).collect(),

@@ -9,12 +9,10 @@ use vary_proto::{
 };
 
 use super::Actor;
-use crate::auth::{Principal, Role, TokenRecord, TokenRequest, TokenStore};
+use crate::auth::{Principal, Role, TokenRecord, TokenRequest, TokenStore, check_principal};
 use crate::error::Error;
-use crate::store::{PageQuery, PageToken, another_list, page_size};
+use crate::store::{PageQuery, PageToken, page_size};
 
-/// Longest principal name accepted.
-const MAX_PRINCIPAL_CHARS: usize = 200;
 /// Longest description accepted.
 const MAX_DESCRIPTION_CHARS: usize = 500;
 /// Longest lifetime a token may be given: ten years.
@@ -53,11 +51,9 @@ impl AuthService for AuthApi {
         let limit = page_size(message.page_size).map_err(Error::from)?;
         let query =
             PageQuery::new("tokens", &format!("include_inactive={}", message.include_inactive));
-        let before = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::BeforeCreated { micros, id }) => Some((micros, id)),
-            Some(_) => return Err(Error::from(another_list()).into()),
-        };
+        let before =
+            PageToken::decode_as(&message.page_token, &query, PageToken::into_before_created)
+                .map_err(Error::from)?;
         let (records, next) = self.tokens.list(message.include_inactive, before, limit).await?;
         Ok(Response::new(pb::ListTokensResponse {
             tokens: records.iter().map(token_to_pb).collect(),
@@ -94,21 +90,7 @@ impl AuthService for AuthApi {
 /// Checks a CreateToken request, naming the field at fault.
 fn validate_create(message: pb::CreateTokenRequest) -> Result<TokenRequest, ValidationError> {
     let principal = message.principal;
-    if principal.is_empty() || principal.chars().count() > MAX_PRINCIPAL_CHARS {
-        return Err(ValidationError::new(
-            "principal",
-            format!("must be 1 to {MAX_PRINCIPAL_CHARS} characters"),
-        ));
-    }
-    if principal.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ValidationError::new("principal", "must not contain whitespace"));
-    }
-    if principal.starts_with("system:") {
-        return Err(ValidationError::new(
-            "principal",
-            "`system:` names are reserved for the control plane",
-        ));
-    }
+    check_principal(&principal)?;
     let role = Role::from_pb(message.role).ok_or_else(|| {
         ValidationError::new("role", "must be one of viewer, experimenter, admin, agent")
     })?;

@@ -10,7 +10,7 @@ use super::actor::Actor;
 use super::convert::{diffable, experiment_to_pb, version_to_pb};
 use crate::error::Error;
 use crate::lifecycle;
-use crate::store::{Change, ExperimentFilter, PageQuery, PageToken, Store, another_list};
+use crate::store::{Change, ExperimentFilter, PageQuery, PageToken, Store};
 use vary_proto::diff::diff;
 
 /// Serves experiment CRUD, history and lifecycle from the store.
@@ -124,11 +124,8 @@ impl ExperimentService for ExperimentApi {
             include_archived: message.include_archived,
         };
         let query = PageQuery::new("experiments", &format!("{filter:?}"));
-        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::AfterKey(key)) => Some(key),
-            Some(_) => return Err(Error::from(another_list()).into()),
-        };
+        let after = PageToken::decode_as(&message.page_token, &query, PageToken::into_after_key)
+            .map_err(Error::from)?;
         let (records, next) =
             self.store.list_experiments(&filter, after.as_deref(), page_size).await?;
         Ok(Response::new(pb::ListExperimentsResponse {
@@ -163,11 +160,10 @@ impl ExperimentService for ExperimentApi {
         check_slug("key", &message.key).map_err(Error::from)?;
         let page_size = crate::store::page_size(message.page_size).map_err(Error::from)?;
         let query = PageQuery::new("experiment_versions", &message.key);
-        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
-            None => 0,
-            Some(PageToken::AfterVersion(version)) => version,
-            Some(_) => return Err(Error::from(another_list()).into()),
-        };
+        let after =
+            PageToken::decode_as(&message.page_token, &query, PageToken::into_after_version)
+                .map_err(Error::from)?
+                .unwrap_or(0);
         let (records, next) = self.store.list_versions(&message.key, after, page_size).await?;
         Ok(Response::new(pb::ListExperimentVersionsResponse {
             versions: records.iter().map(version_to_pb).collect(),

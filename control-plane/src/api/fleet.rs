@@ -12,7 +12,7 @@ use vary_proto::{
 use crate::distribution::Head;
 use crate::error::Error;
 use crate::fleet::{AgentRow, list_agents};
-use crate::store::{PageQuery, PageToken, another_list, page_size};
+use crate::store::{PageQuery, PageToken, page_size};
 
 /// Lists the fleet from PostgreSQL, where every replica writes its agents.
 #[derive(Debug, Clone)]
@@ -58,11 +58,8 @@ impl FleetService for FleetApi {
         let limit = page_size(message.page_size).map_err(Error::from)?;
         // No filters: the list alone.
         let query = PageQuery::new("agents", "");
-        let after = match PageToken::decode(&message.page_token, &query).map_err(Error::from)? {
-            None => None,
-            Some(PageToken::AfterKey(agent_id)) => Some(agent_id),
-            Some(_) => return Err(Error::from(another_list()).into()),
-        };
+        let after = PageToken::decode_as(&message.page_token, &query, PageToken::into_after_key)
+            .map_err(Error::from)?;
         let mut rows =
             list_agents(&self.pool, after.as_deref(), limit + 1, self.stale_after).await?;
         let next_page_token = if rows.len() as i64 > limit {

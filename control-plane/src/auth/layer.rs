@@ -101,7 +101,7 @@ async fn admit(
         Ok(Ok(principal)) => principal,
         Ok(Err(refusal)) => {
             tracing::info!(method, %refusal, "call refused");
-            return Err(Status::unauthenticated(refusal.to_string()));
+            return Err(refusal.into());
         }
         Err(error) => return Err(error.into()),
     };

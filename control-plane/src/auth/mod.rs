@@ -11,7 +11,9 @@ mod tokens;
 pub use layer::AuthLayer;
 pub use policy::{Access, POLICY, required_access};
 pub use role::Role;
-pub use tokens::{BOOTSTRAP_ACTOR, Refusal, TokenRecord, TokenRequest, TokenStore};
+pub use tokens::{
+    BOOTSTRAP_ACTOR, Refusal, TokenRecord, TokenRequest, TokenStore, check_principal,
+};
 
 /// Who a request acts as: the principal of the token it carried. The auth layer puts it in
 /// the request's extensions.
@@ -23,4 +25,6 @@ pub struct Principal {
     pub name: String,
     /// The token's role.
     pub role: Role,
+    /// When the token stops working, if ever: long calls (Watch) end then.
+    pub expires_at: Option<time::OffsetDateTime>,
 }

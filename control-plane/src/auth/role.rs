@@ -14,7 +14,7 @@ pub enum Role {
     Experimenter,
     /// Everything, including tokens, archive and the audit log.
     Admin,
-    /// `Watch` and `IngestEvents` only.
+    /// `Watch` and `IngestEvents`, besides what any token may call (`WhoAmI`, reflection).
     Agent,
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use time::OffsetDateTime;
 use tokio_postgres::{Row, Transaction, types::Json};
+use vary_proto::model::ValidationError;
 
 use super::{Principal, Role, token};
 use crate::error::Error;
@@ -13,6 +14,30 @@ use crate::store::PageToken;
 
 /// The actor recorded for the first admin token, made from the command line.
 pub const BOOTSTRAP_ACTOR: &str = "system:bootstrap";
+/// Longest principal name, in characters.
+const MAX_PRINCIPAL_CHARS: usize = 200;
+
+/// Checks a principal name for a new token, from the API or the bootstrap command:
+/// 1–200 characters, no whitespace, and not in the control plane's reserved `system:`
+/// namespace (so audit rows by the system cannot be forged).
+pub fn check_principal(principal: &str) -> Result<(), ValidationError> {
+    if principal.is_empty() || principal.chars().count() > MAX_PRINCIPAL_CHARS {
+        return Err(ValidationError::new(
+            "principal",
+            format!("must be 1 to {MAX_PRINCIPAL_CHARS} characters"),
+        ));
+    }
+    if principal.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ValidationError::new("principal", "must not contain whitespace"));
+    }
+    if principal.starts_with("system:") {
+        return Err(ValidationError::new(
+            "principal",
+            "`system:` names are reserved for the control plane",
+        ));
+    }
+    Ok(())
+}
 
 /// A token as stored (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +50,7 @@ pub struct TokenRecord {
     pub role: Role,
     /// What it is for.
     pub description: String,
-    /// When and by whom it was made.
+    /// When it was made.
     pub created_at: OffsetDateTime,
     /// Who made it.
     pub created_by: String,
@@ -36,8 +61,8 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// Why this token would be refused at `now`, if it would (the same order of checks as
-    /// [`TokenStore::authenticate`]: revoked before expired).
+    /// Why this token would be refused at `now`, if it would: revoked before expired (a
+    /// wrong secret is [`TokenStore::authenticate`]'s to find).
     pub fn refusal_at(&self, now: OffsetDateTime) -> Option<Refusal> {
         if self.revoked.is_some() {
             Some(Refusal::Revoked)
@@ -76,6 +101,13 @@ pub enum Refusal {
     Revoked,
 }
 
+impl From<Refusal> for tonic::Status {
+    /// A refused token is UNAUTHENTICATED, worded for the caller.
+    fn from(refusal: Refusal) -> Self {
+        tonic::Status::unauthenticated(refusal.to_string())
+    }
+}
+
 const TOKEN_COLUMNS: &str =
     "id, principal, role, description, created_at, created_by, expires_at, revoked_at, revoked_by";
 
@@ -100,28 +132,23 @@ impl TokenStore {
     ) -> Result<Result<Principal, Refusal>, Error> {
         let Some(presented) = token::parse(presented) else { return Ok(Err(Refusal::Invalid)) };
         let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT secret_hash, principal, role, expires_at, revoked_at \
-                 FROM api_tokens WHERE id = $1",
-                &[&presented.id],
-            )
-            .await?;
-        let Some(row) = row else { return Ok(Err(Refusal::Invalid)) };
+        let sql = format!("SELECT secret_hash, {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+        let Some(row) = client.query_opt(&sql, &[&presented.id]).await? else {
+            return Ok(Err(Refusal::Invalid));
+        };
         let stored_hash: Vec<u8> = row.try_get("secret_hash")?;
         if !presented.matches(&stored_hash) {
             return Ok(Err(Refusal::Invalid));
         }
-        if row.try_get::<_, Option<OffsetDateTime>>("revoked_at")?.is_some() {
-            return Ok(Err(Refusal::Revoked));
-        }
-        if row.try_get::<_, Option<OffsetDateTime>>("expires_at")?.is_some_and(|at| at <= now) {
-            return Ok(Err(Refusal::Expired));
+        let record = token_record(&row)?;
+        if let Some(refusal) = record.refusal_at(now) {
+            return Ok(Err(refusal));
         }
         Ok(Ok(Principal {
-            token_id: presented.id.to_owned(),
-            name: row.try_get("principal")?,
-            role: parse_role(&row)?,
+            token_id: record.id,
+            name: record.principal,
+            role: record.role,
+            expires_at: record.expires_at,
         }))
     }
 
@@ -142,6 +169,7 @@ impl TokenStore {
     /// Issues the first admin token, unless a live admin token exists already. Serialised
     /// with a transaction-scoped advisory lock, so two bootstraps cannot both succeed.
     pub async fn bootstrap_admin(&self, principal: &str) -> Result<Option<String>, Error> {
+        check_principal(principal)?;
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
         transaction
@@ -236,19 +264,13 @@ async fn insert_token(
     request: &TokenRequest,
 ) -> Result<(TokenRecord, String), Error> {
     let new = token::generate();
-    let ttl = request
-        .ttl
-        .map(|ttl| {
-            time::Duration::try_from(ttl)
-                .map_err(|error| Error::Internal(anyhow::anyhow!("ttl out of range: {error}")))
-        })
-        .transpose()?;
     let sql = format!(
         "INSERT INTO api_tokens (id, secret_hash, principal, role, description, created_by, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, now() + $7::bigint * interval '1 microsecond') \
          RETURNING {TOKEN_COLUMNS}"
     );
-    let ttl_micros = ttl.map(|ttl| ttl.whole_microseconds() as i64);
+    // Bounded by the API's 10-year cap; saturate rather than wrap all the same.
+    let ttl_micros = request.ttl.map(|ttl| i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
     let row = client
         .query_one(
             &sql,

@@ -57,12 +57,12 @@ impl ConfigDistributionService for DistributionApi {
         // A small buffer: a slow agent holds back its own stream only, and since every
         // send reads the latest head, it skips revisions instead of queueing them.
         let (outbound, frames) = mpsc::channel(2);
-        // Set by the auth layer, which every call passes first; absent only in a server
-        // assembled without it, where there is no token to re-check.
-        let credential = request
+        // Set by the auth layer, which every call passes first (Watch needs the agent role).
+        let principal = request
             .extensions()
             .get::<Principal>()
-            .map(|principal| StreamCredential::new(principal, self.tokens.clone()));
+            .ok_or_else(|| Status::unauthenticated("no API token on this call"))?;
+        let credential = StreamCredential::new(principal, self.tokens.clone());
         // The session's logs carry this call's span (method, request id).
         tokio::spawn(tracing::Instrument::in_current_span(run_session(
             request.into_inner(),

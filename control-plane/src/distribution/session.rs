@@ -4,7 +4,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use rand::Rng as _;
-use time::OffsetDateTime;
 use tokio::{
     sync::{mpsc, watch},
     time::Instant,
@@ -38,7 +37,7 @@ type Outbound = mpsc::Sender<Result<WatchResponseFrame, Status>>;
 /// Runs one stream to its end. Errors are sent to the agent as the stream's status.
 pub(super) async fn run_session(
     mut inbound: Streaming<pb::WatchRequest>,
-    credential: Option<StreamCredential>,
+    credential: StreamCredential,
     outbound: Outbound,
     mut head: watch::Receiver<Head>,
     fleet: Fleet,
@@ -109,7 +108,7 @@ struct Stream {
     sent_revision: i64,
     last_sent: Instant,
     /// The token the stream was opened with, re-checked every heartbeat interval.
-    credential: Option<StreamCredential>,
+    credential: StreamCredential,
 }
 
 impl Stream {
@@ -159,26 +158,21 @@ impl Stream {
         if !self.send(answer).await {
             return "agent gone";
         }
-        // Reads the token's expiry (the auth layer has just admitted it).
-        if let Some(ended) = self.token_refused().await {
-            return ended;
-        }
         // On its own clock, not the heartbeat's: a stream busy with new revisions sends
         // no heartbeats, and must be re-checked all the same.
         let mut token_check_at = Instant::now() + settings.heartbeat_interval;
         loop {
             let heartbeat_at = self.last_sent + settings.heartbeat_interval;
-            let expiry = self.token_expiry();
+            let expires = self.credential.expires();
             tokio::select! {
                 () = shutdown.cancelled() => return "shutdown",
                 () = tokio::time::sleep_until(deadline) => return "max stream age",
-                () = tokio::time::sleep_until(expiry.unwrap_or(deadline)), if expiry.is_some() => {
-                    let _ = self.outbound.send(Err(refused(Refusal::Expired))).await;
-                    return "token expired";
+                () = tokio::time::sleep_until(expires.unwrap_or(deadline)), if expires.is_some() => {
+                    return self.end_for(Refusal::Expired).await;
                 }
-                () = tokio::time::sleep_until(token_check_at), if self.credential.is_some() => {
-                    if let Some(ended) = self.token_refused().await {
-                        return ended;
+                () = tokio::time::sleep_until(token_check_at) => {
+                    if let Some(refusal) = self.credential.refusal().await {
+                        return self.end_for(refusal).await;
                     }
                     token_check_at = Instant::now() + settings.heartbeat_interval;
                 }
@@ -218,24 +212,16 @@ impl Stream {
         }
     }
 
-    /// Re-checks the stream's token; when it no longer admits the stream, tells the agent
+    /// Ends the stream because its token no longer admits it: tells the agent
     /// (UNAUTHENTICATED, as a new call would get) and says why the stream ends.
-    async fn token_refused(&mut self) -> Option<&'static str> {
-        let refusal = self.credential.as_mut()?.refusal(OffsetDateTime::now_utc()).await?;
+    async fn end_for(&mut self, refusal: Refusal) -> &'static str {
         tracing::info!(agent_id = %self.session.agent_id, %refusal, "ending a Watch stream: its token no longer admits it");
-        let _ = self.outbound.send(Err(refused(refusal))).await;
-        Some(match refusal {
+        let _ = self.outbound.send(Err(refusal.into())).await;
+        match refusal {
             Refusal::Revoked => "token revoked",
             Refusal::Expired => "token expired",
             Refusal::Invalid => "token unknown",
-        })
-    }
-
-    /// When the stream's token expires, on this process's clock.
-    fn token_expiry(&self) -> Option<Instant> {
-        let expires_at = self.credential.as_ref()?.expires_at()?;
-        let left = expires_at - OffsetDateTime::now_utc();
-        Some(Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO))
+        }
     }
 
     /// Whether this agent refused `revision` (rejected revision 0 means none).
@@ -266,11 +252,6 @@ impl Stream {
         self.last_sent = Instant::now();
         self.outbound.send(Ok(frame)).await.is_ok()
     }
-}
-
-/// The status a refused token gets, as the auth layer words it.
-fn refused(refusal: Refusal) -> Status {
-    Status::unauthenticated(refusal.to_string())
 }
 
 /// `age` ± 10%, so streams opened together do not all end together.

@@ -4,8 +4,8 @@
 //!
 //! Recorded as they happen: RPCs ([`rpc`], a tower layer in front of every service),
 //! ingested events and their lag, guardrail evaluations. Read at scrape time: connected
-//! agents, agents behind the head revision and NACKs ([`fleet`]). [`http`] serves them
-//! with `/healthz` and `/readyz` on the metrics address. `docs/operations.md` lists
+//! agents, agents behind the head revision and NACKs ([`fleet`]). `vary_ops::endpoint`
+//! serves them with `/healthz` and `/readyz` on the metrics address. `docs/operations.md` lists
 //! every series.
 
 pub mod fleet;

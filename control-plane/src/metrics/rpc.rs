@@ -5,8 +5,9 @@
 //! The code is in the response headers for errors answered at once ("trailers-only"
 //! responses: refusals by the access policy, most handler errors), otherwise in the
 //! trailers that end the body; the call is recorded when either is seen, or as
-//! CANCELLED when the body is dropped first (the client went away). Streaming calls
-//! (Watch) are recorded when the stream opens: their length says nothing about latency.
+//! CANCELLED when the body is dropped first (the client went away). Calls to a method
+//! named `Watch` (the config stream, health's watch) are recorded when the stream opens:
+//! their length says nothing about latency.
 
 use std::{
     future::Future,

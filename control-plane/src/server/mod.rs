@@ -23,8 +23,9 @@ use crate::distribution::{
 };
 use crate::metrics::rpc::{RpcMetrics, RpcMetricsLayer};
 
-/// Largest response message sent, in bytes. Config snapshots are the largest messages;
-/// 64 MiB leaves room for tens of thousands of experiments.
+/// Largest message tonic encodes or decodes, in bytes: sized for responses, since config
+/// snapshots are the largest messages (64 MiB leaves room for tens of thousands of
+/// experiments); requests are refused well below it, at [`MAX_REQUEST_MESSAGE_BYTES`].
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before

@@ -14,9 +14,7 @@ use vary_proto::model::Experiment;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use commit::{CONFIG_CHANNEL, Change};
-pub use page_token::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageQuery, PageToken, another_list, page_size,
-};
+pub use page_token::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageQuery, PageToken, page_size};
 pub use read::ExperimentFilter;
 pub use snapshot::ConfigAtRevision;
 

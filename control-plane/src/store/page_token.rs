@@ -74,6 +74,43 @@ impl PageToken {
         URL_SAFE_NO_PAD.encode(format!("{}|{position}", query.digest))
     }
 
+    /// Parses a caller's token for `query` and takes the position `list` reads from it
+    /// (e.g. [`PageToken::into_after_key`]); empty means the first page. A token of another
+    /// kind of position is refused (its query digest differs too, so that takes a digest
+    /// collision).
+    pub fn decode_as<T>(
+        token: &str,
+        query: &PageQuery,
+        position: impl FnOnce(PageToken) -> Option<T>,
+    ) -> Result<Option<T>, ValidationError> {
+        match Self::decode(token, query)? {
+            None => Ok(None),
+            Some(token) => position(token)
+                .map(Some)
+                .ok_or_else(|| ValidationError::new("page_token", "belongs to a different list")),
+        }
+    }
+
+    /// The last key served, if this is an [`PageToken::AfterKey`].
+    pub fn into_after_key(self) -> Option<String> {
+        if let Self::AfterKey(key) = self { Some(key) } else { None }
+    }
+
+    /// The last version served, if this is an [`PageToken::AfterVersion`].
+    pub fn into_after_version(self) -> Option<i64> {
+        if let Self::AfterVersion(version) = self { Some(version) } else { None }
+    }
+
+    /// The last id served, if this is a [`PageToken::BeforeId`].
+    pub fn into_before_id(self) -> Option<i64> {
+        if let Self::BeforeId(id) = self { Some(id) } else { None }
+    }
+
+    /// The last creation time and id served, if this is a [`PageToken::BeforeCreated`].
+    pub fn into_before_created(self) -> Option<(i64, String)> {
+        if let Self::BeforeCreated { micros, id } = self { Some((micros, id)) } else { None }
+    }
+
     /// Parses a caller's token for `query`; empty means the first page. A token issued
     /// for another list or other filters is refused, naming the field.
     pub fn decode(token: &str, query: &PageQuery) -> Result<Option<PageToken>, ValidationError> {
@@ -108,12 +145,6 @@ impl PageToken {
             _ => Err(invalid()),
         }
     }
-}
-
-/// The error for a token of another kind of list than the request's. (Its query digest
-/// differs too, so this is reached only by a token whose digest collides.)
-pub fn another_list() -> ValidationError {
-    ValidationError::new("page_token", "belongs to a different list")
 }
 
 /// The page size to use for a request's `page_size`: 0 means the default, above the

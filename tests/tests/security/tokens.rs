@@ -132,6 +132,11 @@ async fn bootstrap_issues_one_admin_token_and_then_refuses() {
     let url = vary_control_plane::config::DatabaseUrl::from(database.url.clone());
     vary_control_plane::db::run_migrations(&url).await.expect("migrate");
     let tokens = TokenStore::new(vary_control_plane::db::connect_pool(&url, 2).expect("pool"));
+    // The API's principal rules hold here too: no reserved `system:` names, no blanks.
+    for bad in ["system:bootstrap", "", "two words"] {
+        let refused = tokens.bootstrap_admin(bad).await.expect_err(bad);
+        assert!(refused.to_string().contains("principal"), "{bad:?}: {refused}");
+    }
     let secret = tokens.bootstrap_admin("root").await.expect("bootstrap").expect("first token");
     assert!(tokens.bootstrap_admin("root").await.expect("bootstrap again").is_none());
 
