@@ -1,6 +1,7 @@
 //! N running experiments like the recommender team's, created through the control plane's
-//! public API: the same synthetic design as the engine benchmark (`proto/benches/assign.rs`),
-//! so the two measurements describe the same snapshot.
+//! public API, with the same layout as the engine benchmark (`proto/benches/assign.rs`):
+//! layers, rule groups, overrides, allocations and variant counts match, the parameters
+//! and names do not, so the two describe the same kind of snapshot, not the same one.
 //!
 //! Per placement, three quarters of the experiments sit in three mutual-exclusion layers
 //! with disjoint ranges and a quarter in no layer; each has two rule groups (country list

@@ -14,11 +14,11 @@ use rcgen::{
 pub struct TestPki {
     /// The CA certificate (PEM): what clients trust.
     pub ca: PathBuf,
-    /// The server's certificate and key.
+    /// The server's certificate (PEM), for localhost and 127.0.0.1.
     pub server_cert: PathBuf,
     /// The server's key.
     pub server_key: PathBuf,
-    /// A client certificate for mutual TLS, and its key.
+    /// A client certificate (PEM) for mutual TLS.
     pub client_cert: PathBuf,
     /// The client certificate's key.
     pub client_key: PathBuf,

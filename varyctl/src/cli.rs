@@ -46,8 +46,9 @@ pub struct GlobalArgs {
     /// else the config file's `tls_ca`.
     #[arg(long, global = true, env = "VARY_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
-    /// Config file with `addr`, `agent_addr` and `token`; default $XDG_CONFIG_HOME/vary/config.yaml,
-    /// else ~/.config/vary/config.yaml (a missing default file is fine).
+    /// Config file with `addr`, `agent_addr`, `token` and `tls_ca`; default
+    /// $XDG_CONFIG_HOME/vary/config.yaml, else ~/.config/vary/config.yaml (a missing
+    /// default file is fine).
     #[arg(long, global = true, env = "VARYCTL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Output format.
@@ -108,7 +109,7 @@ pub struct AuditArgs {
     /// Only events by this actor (a token's principal, or system:guardrail).
     #[arg(long)]
     pub actor: Option<String>,
-    /// Only this action, e.g. experiment.pause, token.revoke, guardrail.alert.
+    /// Only this action, e.g. experiment.pause, token.revoke, experiment.guardrail_alert.
     #[arg(long)]
     pub action: Option<String>,
     /// Only events this recent (`90m`, `24h`, `7d`) or since an RFC 3339 time.

@@ -27,7 +27,7 @@ pub struct Settings {
     pub tls_ca: Option<PathBuf>,
 }
 
-/// The config file: `addr`, `agent_addr` and `token`, all optional.
+/// The config file: `addr`, `agent_addr`, `token` and `tls_ca`, all optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
