@@ -1,8 +1,8 @@
-use std::time::Duration;
+use std::{cell::RefCell, time::Duration};
 
 use time::OffsetDateTime;
 use vary_proto::pb;
-use vary_tests::{TestControlPlane, TestEdgeAgent, fixtures};
+use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until, fixtures};
 
 use crate::ingest::{exposure, ids, ingest, outcome};
 
@@ -76,15 +76,16 @@ async fn a_breached_pause_guardrail_pauses_the_experiment_and_agents_stop_assign
 
     plant_bounces(&server, "guarded").await;
     // The harness runs the guardrail watch every 300 ms.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let paused = loop {
+    let last = RefCell::new(None);
+    let waited = wait_until(Duration::from_secs(60), || async {
         let experiment = status_of(&server, "guarded").await;
-        if experiment.status() == pb::ExperimentStatus::Paused {
-            break experiment;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never paused: {experiment:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let is_paused = experiment.status() == pb::ExperimentStatus::Paused;
+        last.replace(Some(experiment));
+        is_paused
+    })
+    .await;
+    let paused: pb::Experiment = last.into_inner().expect("read at least once");
+    assert!(waited.is_ok(), "never paused: {paused:?}");
     let mut client = server.experiments().await.expect("client");
     let version = client
         .get_experiment_version(pb::GetExperimentVersionRequest {
@@ -132,26 +133,23 @@ async fn an_alert_guardrail_writes_one_audit_alert_and_leaves_the_experiment_run
     start(&server, "watched", pb::GuardrailAction::Alert).await;
     plant_bounces(&server, "watched").await;
     let database = server.database.connect().await.expect("db");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_until(Duration::from_secs(60), || async {
         let alerts: i64 = database
             .query_one("SELECT count(*) FROM audit_events WHERE action = 'experiment.guardrail_alert' AND target_key = 'watched'", &[])
             .await
             .expect("count")
             .get(0);
-        if alerts > 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no alert written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        alerts > 0
+    })
+    .await
+    .expect("no alert written");
     // Three more passes of the watch that see the breach: still one alert, still running.
     let passes = breached_evaluations(&server).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while breached_evaluations(&server).await < passes + 3.0 {
-        assert!(tokio::time::Instant::now() < deadline, "the guardrail watch stopped passing");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(Duration::from_secs(60), || async {
+        breached_evaluations(&server).await >= passes + 3.0
+    })
+    .await
+    .expect("the guardrail watch stopped passing");
     let alerts: i64 = database
         .query_one("SELECT count(*) FROM audit_events WHERE action = 'experiment.guardrail_alert' AND actor = 'system:guardrail'", &[])
         .await

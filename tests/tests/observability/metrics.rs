@@ -117,9 +117,11 @@ async fn both_metrics_pages_show_the_traffic() {
     let age = must(&page, "vary_agent_config_age_seconds", &[]);
     assert!((0.0..60.0).contains(&age), "confirmed recently: {age}");
     assert_eq!(must(&page, "vary_agent_stream_connected", &[]), 1.0);
-    assert!(must(&page, "vary_agent_reconnects_total", &[]) >= 0.0);
-    assert!(must(&page, "vary_agent_queue_depth", &[]) >= 0.0);
-    assert!(must(&page, "vary_agent_spool_bytes", &[]) >= 0.0);
+    // The control plane stayed up: one stream that never dropped, nothing spooled, and the
+    // forwarded events (the settle wait above) have left the queue.
+    assert_eq!(must(&page, "vary_agent_reconnects_total", &[]), 0.0, "one stream, no reconnect");
+    assert_eq!(must(&page, "vary_agent_queue_depth", &[]), 0.0, "the queue drained");
+    assert_eq!(must(&page, "vary_agent_spool_bytes", &[]), 0.0, "nothing spooled");
     assert_eq!(must(&page, "vary_agent_events_dropped_total", &[("reason", "queue_full")]), 0.0);
     for (variant, count) in &seen {
         let exported = must(

@@ -52,7 +52,6 @@ async fn the_agents_assignment_service_refuses_like_a_generated_one() {
 
     let server = TestControlPlane::start().await.expect("control plane");
     let agent = TestEdgeAgent::start(&server.endpoint(), "wire").await.expect("agent");
-    agent.wait_until_serving().await.expect("serving");
     let channel = agent.channel().await.expect("connect");
 
     let unknown = call(channel.clone(), "/vary.v1.AssignmentService/Asign", Shape::Unary, None);

@@ -1,13 +1,13 @@
 //! Every RPC × every caller: allowed, UNAUTHENTICATED or PERMISSION_DENIED exactly as
 //! the roles are specified (restated here independently of the server's table).
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{cell::Cell, collections::BTreeSet, time::Duration};
 
 use prost::Message as _;
 use tonic::Code;
 use vary_control_plane::auth::Role;
 use vary_proto::pb;
-use vary_tests::{TestControlPlane, auth::TestToken};
+use vary_tests::{TestControlPlane, auth::TestToken, edge_agent::wait_until};
 
 use crate::raw::{Shape, call};
 
@@ -138,17 +138,17 @@ async fn refused_tokens(server: &TestControlPlane) -> (String, String) {
     let short = prost_types::Duration { seconds: 0, nanos: 1_000_000 };
     let expired = auth.create_token(create(Some(short))).await.expect("create").into_inner();
     // Its one-millisecond lifetime runs out at once; wait (bounded) until the server says so.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let last = Cell::new(None);
+    let waited = wait_until(Duration::from_secs(10), || async {
         let channel = server.raw_channel().await.expect("channel");
         let code =
             call(channel, "/vary.v1.AuthService/WhoAmI", Shape::Unary, Some(&expired.secret)).await;
-        if code == Code::Unauthenticated {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the token never expired: {code:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        last.set(Some(code));
+        code == Code::Unauthenticated
+    })
+    .await;
+    let code = last.get();
+    assert!(waited.is_ok(), "the token never expired: {code:?}");
     (revoked.secret, expired.secret)
 }
 
