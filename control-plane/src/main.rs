@@ -12,7 +12,8 @@ use vary_control_plane::{
     telemetry,
 };
 
-/// Exit status for an invalid configuration (sysexits EX_USAGE), as clap uses for bad flags.
+/// Exit status for a configuration clap accepted but serving refused (sysexits EX_USAGE);
+/// a flag or variable clap itself refuses exits with clap's usage status, 2.
 const EX_CONFIG: u8 = 64;
 
 #[tokio::main]

@@ -16,6 +16,11 @@ impl RequireApiToken {
     pub fn new(token: Option<Secret>) -> Self {
         Self(token)
     }
+
+    /// Whether calls must carry a token.
+    pub fn is_required(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 impl Interceptor for RequireApiToken {
@@ -25,10 +30,10 @@ impl Interceptor for RequireApiToken {
             .metadata()
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+            // The scheme is case-insensitive (RFC 9110), as the control plane reads it.
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         match presented {
             None => Err(Status::unauthenticated(
                 "this agent requires an API token: send `authorization: Bearer <token>`",

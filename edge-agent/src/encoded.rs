@@ -77,24 +77,12 @@ impl EncodedAssignments {
     ) -> Bytes {
         let staleness = staleness.map(respond::duration);
         let unit = respond::unit_type(unit) as i32;
-        let parts: Vec<(&EncodedVariant, i32, bool, usize)> = assignments
+        // Two passes over the assignments (size, then write) instead of collecting the
+        // first pass's lengths: a few additions cost less than an allocation per call.
+        let capacity = assignments
             .iter()
             .map(|assignment| {
-                let variant = self.variant(assignment);
-                let reason = respond::reason(assignment.reason) as i32;
-                let length = variant.bytes.len()
-                    + int32_len(REASON, reason)
-                    + if assignment.forced {
-                        encoding::bool::encoded_len(FORCED, &true)
-                    } else {
-                        0
-                    };
-                (variant, reason, assignment.forced, length)
-            })
-            .collect();
-        let capacity = parts
-            .iter()
-            .map(|&(.., length)| {
+                let length = self.assignment_len(assignment);
                 encoding::key_len(RESPONSE_ASSIGNMENTS)
                     + encoding::encoded_len_varint(length as u64)
                     + length
@@ -110,15 +98,17 @@ impl EncodedAssignments {
                 .map_or(0, |at| encoding::message::encoded_len(RESPONSE_STALENESS, at))
             + int32_len(RESPONSE_UNIT_TYPE, unit);
         let mut out = Vec::with_capacity(capacity);
-        for (variant, reason, forced, length) in parts {
+        for assignment in assignments {
+            let variant = self.variant(assignment);
+            let reason = respond::reason(assignment.reason) as i32;
             encoding::encode_key(RESPONSE_ASSIGNMENTS, WireType::LengthDelimited, &mut out);
-            encoding::encode_varint(length as u64, &mut out);
+            encoding::encode_varint(self.assignment_len(assignment) as u64, &mut out);
             out.extend_from_slice(&variant.bytes[..variant.layer_at]);
             if reason != 0 {
                 encoding::int32::encode(REASON, &reason, &mut out);
             }
             out.extend_from_slice(&variant.bytes[variant.layer_at..]);
-            if forced {
+            if assignment.forced {
                 encoding::bool::encode(FORCED, &true, &mut out);
             }
         }
@@ -133,6 +123,14 @@ impl EncodedAssignments {
         }
         debug_assert_eq!(out.len(), capacity, "the length computed up front");
         Bytes::from(out)
+    }
+
+    /// The encoded length of one `Assignment` message: its pre-encoded fields plus the
+    /// call's reason and `forced`.
+    fn assignment_len(&self, assignment: &Assignment<'_>) -> usize {
+        let reason = respond::reason(assignment.reason) as i32;
+        let forced = if assignment.forced { encoding::bool::encoded_len(FORCED, &true) } else { 0 };
+        self.variant(assignment).bytes.len() + int32_len(REASON, reason) + forced
     }
 
     fn variant(&self, assignment: &Assignment<'_>) -> &EncodedVariant {

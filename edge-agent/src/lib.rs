@@ -5,9 +5,11 @@
 //! Code map: [`config`] (flags), [`sync`] (the Watch client), [`snapshot`] (the served
 //! snapshot, lock-free), [`lkg`] (the last-known-good file), [`serve`], [`respond`] and
 //! [`encoded`] (the answers), [`assign_server`] (their gRPC routing), [`server`] (router,
-//! health), [`backoff`], [`convert`] (pb → model);
-//! events: [`capture`] (the `EventCaptureService` API and the `Assign` exposure hook) and
-//! [`forward`] (queue, batches, spool, forwarding to the control plane).
+//! health), [`api_token`] (the optional token on that API), [`backoff`], [`convert`]
+//! (pb → model), [`link`] (TLS and token towards the control plane), [`memory`] (heap
+//! trimming after swaps), [`metrics`] (Prometheus); events: [`capture`] (the
+//! `EventCaptureService` API and the `Assign` exposure hook) and [`forward`] (queue,
+//! batches, spool, forwarding to the control plane).
 
 pub mod api_token;
 pub mod assign_server;

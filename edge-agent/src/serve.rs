@@ -1,5 +1,5 @@
 //! `vary.v1.AssignmentService`, answered from memory: each call loads the served snapshot
-//! (a wait-free `ArcSwap` load), reads the clock once, evaluates, and writes the answer
+//! (a wait-free `ArcSwap` load), reads the wall clock once, evaluates, and writes the answer
 //! from bytes encoded once per revision. No I/O, no lock, no await, and no logging above
 //! debug on this path.
 
@@ -25,7 +25,7 @@ pub const MAX_ATTRIBUTES: usize = 256;
 /// Longest context value or attribute name/value, in bytes.
 pub const MAX_CONTEXT_VALUE_LEN: usize = 1_024;
 
-/// The service; holds only the shared store and the event sink.
+/// The service: the shared store, the event sink and the latency histogram.
 #[derive(Debug, Clone)]
 pub struct AssignApi {
     store: Arc<SnapshotStore>,

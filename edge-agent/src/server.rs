@@ -70,14 +70,15 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(vary_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let reflection = InterceptedService::new(reflection, api_token.clone());
     let assign_service = AssignmentServer::new(assign, MAX_MESSAGE_BYTES);
     let capture_service = EventCaptureServiceServer::new(capture)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     // Health stays open for probes; everything else needs the token when one is set.
-    let assign_service = InterceptedService::new(assign_service, api_token.clone());
-    let capture_service = InterceptedService::new(capture_service, api_token);
+    let token = api_token.is_required().then_some(api_token);
+    let (reflection, reflection_guarded) = guarded(reflection, token.as_ref());
+    let (assign_service, assign_guarded) = guarded(assign_service, token.as_ref());
+    let (capture_service, capture_guarded) = guarded(capture_service, token.as_ref());
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     // No server-side timeout: every handler answers from memory without waiting (events
     // go to a non-blocking queue), so there is nothing for one to bound, and arming a
@@ -85,10 +86,26 @@ pub async fn serve(
     // client's own `grpc-timeout` is still honoured.
     Server::builder()
         .add_service(health)
-        .add_service(reflection)
-        .add_service(assign_service)
-        .add_service(capture_service)
+        .add_optional_service(reflection)
+        .add_optional_service(reflection_guarded)
+        .add_optional_service(assign_service)
+        .add_optional_service(assign_guarded)
+        .add_optional_service(capture_service)
+        .add_optional_service(capture_guarded)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+/// `service` behind the API-token check when a token is required, else bare: exactly one
+/// of the two is `Some`. Bare when none is set (the default), because the interceptor
+/// takes every request apart and rebuilds it, on `Assign` too, only to let it through.
+fn guarded<S>(
+    service: S,
+    token: Option<&RequireApiToken>,
+) -> (Option<S>, Option<InterceptedService<S, RequireApiToken>>) {
+    match token {
+        Some(token) => (None, Some(InterceptedService::new(service, token.clone()))),
+        None => (Some(service), None),
+    }
 }

@@ -256,10 +256,7 @@ impl Syncer {
         match kind {
             watch_response::Kind::Snapshot(snapshot) => {
                 let revision = snapshot.revision;
-                let applied = self.apply(snapshot).await;
-                // The message, the old snapshot and the intermediate forms are freed now.
-                crate::memory::release_freed_memory();
-                match applied {
+                match self.apply(snapshot).await {
                     Ok(()) => {
                         Ok(Some(request(watch_request::Kind::Ack(pb::ConfigAck { revision }))))
                     }
@@ -317,6 +314,11 @@ impl Syncer {
         self.store.install(served, now);
         self.standby = None;
         tracing::info!(revision, "snapshot applied");
+        // The old snapshot is dropped by the install unless a request still holds it; the
+        // message and the intermediate forms are freed once this returns. Trimming walks
+        // the allocator's arenas, so it runs on the blocking pool, off the workers that
+        // answer Assign.
+        tokio::task::spawn_blocking(crate::memory::release_freed_memory);
         Ok(())
     }
 

@@ -2,7 +2,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tonic::transport::Channel;
 use vary_proto::pb::{self, event_ingest_service_client::EventIngestServiceClient};
 
 use crate::link::{ControlPlaneChannel, ControlPlaneLink};
@@ -46,11 +45,6 @@ impl Upstream {
     ) -> Result<Self, tonic::transport::Error> {
         let channel = link.endpoint(timeout)?.timeout(timeout).connect_lazy();
         Ok(Self::over(link.authorize(channel), source, counters))
-    }
-
-    /// A client over an existing channel, without a token.
-    pub fn new(channel: Channel, source: String, counters: Arc<Counters>) -> Self {
-        Self::over(ControlPlaneLink::insecure("").authorize(channel), source, counters)
     }
 
     fn over(channel: ControlPlaneChannel, source: String, counters: Arc<Counters>) -> Self {

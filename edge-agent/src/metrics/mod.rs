@@ -1,9 +1,9 @@
 //! The agent's Prometheus metrics. Nothing here is a registry-side counter bumped on the
 //! request path: the request path bumps plain atomics (the [`assign`] tables, the
-//! forwarding [`Counters`], the [`stream`] status) and the [`AgentMetrics`] collector
+//! forwarding [`Counters`](crate::forward::Counters), the [`stream`] status) and the [`AgentMetrics`] collector
 //! reads them all when Prometheus scrapes. One collector per running agent, so several
 //! agents in one process (the integration tests) each export their own numbers.
-//! [`http`] serves them with `/healthz` and `/readyz`; `docs/operations.md` lists every
+//! `vary_ops::endpoint` serves them with `/healthz` and `/readyz`; `docs/operations.md` lists every
 //! series.
 
 pub mod assign;
@@ -19,10 +19,7 @@ use prometheus_client::{
 };
 use time::OffsetDateTime;
 
-use crate::{
-    forward::{Counters, EventSink},
-    snapshot::SnapshotStore,
-};
+use crate::{forward::EventSink, snapshot::SnapshotStore};
 use assign::AssignLatency;
 use stream::StreamStatus;
 
@@ -39,7 +36,6 @@ struct AgentCollector {
     stream: Arc<StreamStatus>,
     latency: Arc<AssignLatency>,
     events: EventSink,
-    counters: Arc<Counters>,
 }
 
 impl AgentMetrics {
@@ -51,15 +47,8 @@ impl AgentMetrics {
         latency: Arc<AssignLatency>,
         events: EventSink,
     ) -> Self {
-        let counters = events.counters().clone();
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(AgentCollector {
-            store,
-            stream,
-            latency,
-            events,
-            counters,
-        }));
+        registry.register_collector(Box::new(AgentCollector { store, stream, latency, events }));
         Self { registry: Arc::new(registry) }
     }
 
@@ -110,7 +99,7 @@ impl Collector for AgentCollector {
             "Events waiting in memory to be sent (queue and overflow to the spool)",
             self.events.queue_depth() as i64,
         )?;
-        let counts = self.counters.snapshot();
+        let counts = self.events.counters().snapshot();
         gauge(
             &mut encoder,
             "vary_agent_spool_bytes",
