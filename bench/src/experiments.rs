@@ -190,7 +190,7 @@ pub async fn publish_one<T: Transport>(
     let response = client
         .set_experiment_allocation(pb::SetExperimentAllocationRequest {
             key: key(0),
-            allocation_bps: if round % 2 == 0 { 9_000 } else { 9_500 },
+            allocation_bps: if round.is_multiple_of(2) { 9_000 } else { 9_500 },
             change_note: "vary-bench publish".to_owned(),
         })
         .await

@@ -123,10 +123,10 @@ fn sample_ratio_test_matches_scipy_chisquare() {
         if Some(test.degrees_of_freedom) != expected["degrees_of_freedom"].as_u64() {
             failures.push(format!("{name}: degrees_of_freedom {}", test.degrees_of_freedom));
         }
-        if let Some(flagged) = case.get("flagged").and_then(Value::as_bool) {
-            if (test.p_value < SRM_ALERT_P_VALUE) != flagged {
-                failures.push(format!("{name}: p = {} should be flagged: {flagged}", test.p_value));
-            }
+        if let Some(flagged) = case.get("flagged").and_then(Value::as_bool)
+            && (test.p_value < SRM_ALERT_P_VALUE) != flagged
+        {
+            failures.push(format!("{name}: p = {} should be flagged: {flagged}", test.p_value));
         }
     }
     assert_no_failures("sample_ratio_test", &failures);

@@ -361,7 +361,7 @@ fn layered_snapshot(cuts: &[Vec<u32>], statuses: &[u8]) -> CompiledSnapshot {
         bounds.dedup();
         for (slot, pair) in bounds.windows(2).enumerate() {
             let pick = statuses[(layer_index * 7 + slot) % statuses.len()];
-            if pick % 5 == 0 {
+            if pick.is_multiple_of(5) {
                 continue; // an unowned range
             }
             let key = format!("l{layer_index}_{slot:02}");
@@ -372,14 +372,14 @@ fn layered_snapshot(cuts: &[Vec<u32>], statuses: &[u8]) -> CompiledSnapshot {
                 pair[1],
             );
             experiment.spec.allocation_bps = (u32::from(pick) * 40).min(10_000);
-            if pick % 7 == 0 {
+            if pick.is_multiple_of(7) {
                 experiment.status = Status::Stopped;
                 experiment.rollout_variant_key = Some("v1".into());
             }
-            if pick % 11 == 0 {
+            if pick.is_multiple_of(11) {
                 experiment.spec.overrides = [("qa".to_owned(), "v1".to_owned())].into();
             }
-            if pick % 13 == 0 {
+            if pick.is_multiple_of(13) {
                 experiment.spec.placements = vec!["search".into()];
             }
             experiments.push(experiment);

@@ -134,7 +134,11 @@ fn event(sender: usize, sequence: u64) -> pb::Event {
             event_id,
             experiment_key: "reco_ymal_v1".into(),
             experiment_version: 3,
-            variant_key: if sequence % 2 == 0 { "control".into() } else { "treatment".into() },
+            variant_key: if sequence.is_multiple_of(2) {
+                "control".into()
+            } else {
+                "treatment".into()
+            },
             unit_type: pb::UnitType::User as i32,
             unit_id: user.clone(),
             user_id: user,

@@ -116,7 +116,7 @@ pub fn percent(bps: u32) -> String {
     let rest = bps % 100;
     match rest {
         0 => format!("{whole}%"),
-        _ if rest % 10 == 0 => format!("{whole}.{}%", rest / 10),
+        _ if rest.is_multiple_of(10) => format!("{whole}.{}%", rest / 10),
         _ => format!("{whole}.{rest:02}%"),
     }
 }
