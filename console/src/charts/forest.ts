@@ -1,0 +1,239 @@
+// The forest plot: one row per treatment, its relative lift as a point and its 95%
+// confidence interval as a whisker, against a vertical zero line. Colour says whether
+// the change is significant and, if so, whether it goes the metric's good way.
+//
+// `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
+import { formatSignedPercent } from "../format.js";
+import { ensureWidth, extent, linearScale, pad, px, ticks } from "./scale.js";
+import { element, escapeXml, text, uniqueId } from "./svg.js";
+
+/** Which way of change is an improvement for the metric. */
+export type Direction = "increase" | "decrease";
+
+/** How a row is coloured. */
+export type Tone = "good" | "bad" | "neutral";
+
+/** Colours of the tones: green, red, grey (WCAG AA against white). */
+export const TONE_COLOURS: Record<Tone, string> = {
+  good: "#1a7f37",
+  bad: "#c4291c",
+  neutral: "#6b7280",
+};
+
+/** One treatment of one metric. Lifts and bounds are fractions (0.05 = +5%). */
+export interface ForestRow {
+  label: string;
+  estimate?: number | undefined;
+  low?: number | undefined;
+  high?: number | undefined;
+  significant: boolean;
+}
+
+/** Good when significant in the metric's direction, bad when significant against it. */
+export function effectTone(
+  estimate: number | undefined,
+  significant: boolean,
+  direction: Direction,
+): Tone {
+  if (!significant || estimate === undefined || !Number.isFinite(estimate) || estimate === 0) {
+    return "neutral";
+  }
+  const improves = direction === "increase" ? estimate > 0 : estimate < 0;
+  return improves ? "good" : "bad";
+}
+
+/** Sizes of the plot, in SVG user units. */
+export interface ForestOptions {
+  width?: number;
+  rowHeight?: number;
+  labelWidth?: number;
+  valueWidth?: number;
+}
+
+/** A placed row: x positions are undefined where the value is missing. */
+export interface PlacedForestRow {
+  label: string;
+  y: number;
+  x?: number | undefined;
+  x1?: number | undefined;
+  x2?: number | undefined;
+  tone: Tone;
+  /** The lift and interval in words, e.g. "+2.1% [−0.5%, +4.7%]" or "not computable". */
+  valueText: string;
+}
+
+/** Everything needed to draw the plot. */
+export interface ForestLayout {
+  width: number;
+  height: number;
+  plotLeft: number;
+  plotRight: number;
+  plotTop: number;
+  plotBottom: number;
+  domain: [number, number];
+  zeroX: number;
+  ticks: { x: number; label: string }[];
+  rows: PlacedForestRow[];
+}
+
+const TOP = 8;
+const AXIS = 26;
+
+function finite(value: number | undefined): value is number {
+  return value !== undefined && Number.isFinite(value);
+}
+
+/** Decimals for percent tick labels so neighbouring ticks differ: a 0.5% step needs 1. */
+function tickDecimals(step: number): number {
+  const percentStep = Math.abs(step) * 100;
+  if (!(percentStep > 0)) return 0;
+  return Math.min(3, Math.max(0, Math.ceil(-Math.log10(percentStep) - 1e-9)));
+}
+
+/** Places the rows; the domain always includes zero and every finite bound. */
+export function forestLayout(
+  rows: readonly ForestRow[],
+  direction: Direction,
+  options: ForestOptions = {},
+): ForestLayout {
+  const width = options.width ?? 640;
+  const rowHeight = options.rowHeight ?? 30;
+  const labelWidth = options.labelWidth ?? 130;
+  const valueWidth = options.valueWidth ?? 170;
+  const plotLeft = labelWidth;
+  const plotRight = Math.max(plotLeft + 40, width - valueWidth);
+  const plotTop = TOP;
+  const plotBottom = plotTop + Math.max(1, rows.length) * rowHeight;
+  const height = plotBottom + AXIS;
+
+  const values = [0];
+  for (const row of rows) {
+    for (const v of [row.estimate, row.low, row.high]) if (finite(v)) values.push(v);
+  }
+  const domain = pad(ensureWidth(extent(values) ?? [0, 0]), 0.08);
+  const x = linearScale(domain, [plotLeft, plotRight]);
+  const tickValues = ticks(domain, 5);
+  const step = tickValues.length > 1 ? (tickValues[1] ?? 0) - (tickValues[0] ?? 0) : domain[1] - domain[0];
+  const decimals = tickDecimals(step);
+
+  return {
+    width,
+    height,
+    plotLeft,
+    plotRight,
+    plotTop,
+    plotBottom,
+    domain,
+    zeroX: x(0),
+    ticks: tickValues.map((t) => ({ x: x(t), label: formatSignedPercent(t, decimals) })),
+    rows: rows.map((row, i) => {
+      const hasInterval = finite(row.low) && finite(row.high);
+      const low = hasInterval ? Math.min(row.low as number, row.high as number) : undefined;
+      const high = hasInterval ? Math.max(row.low as number, row.high as number) : undefined;
+      return {
+        label: row.label,
+        y: plotTop + (i + 0.5) * rowHeight,
+        x: finite(row.estimate) ? x(row.estimate) : undefined,
+        x1: low !== undefined ? x(low) : undefined,
+        x2: high !== undefined ? x(high) : undefined,
+        tone: effectTone(row.estimate, row.significant, direction),
+        valueText: finite(row.estimate)
+          ? `${formatSignedPercent(row.estimate)}${
+              low !== undefined && high !== undefined
+                ? ` [${formatSignedPercent(low)}, ${formatSignedPercent(high)}]`
+                : ""
+            }`
+          : "not computable",
+      };
+    }),
+  };
+}
+
+/** The plot as standalone, accessible SVG markup. */
+export function forestSvg(
+  rows: readonly ForestRow[],
+  direction: Direction,
+  labels: { title: string; testId?: string },
+  options: ForestOptions = {},
+): string {
+  const layout = forestLayout(rows, direction, options);
+  const titleId = uniqueId("forest-title");
+  const descId = uniqueId("forest-desc");
+  const goodWay = direction === "increase" ? "higher is better" : "lower is better";
+  const description =
+    rows.length === 0
+      ? "No treatments to compare."
+      : `Relative lift against control with 95% confidence intervals; ${goodWay}. ` +
+        layout.rows
+          .map((r) => {
+            const verdict =
+              r.tone === "good" ? "significant improvement" : r.tone === "bad" ? "significant harm" : "not significant";
+            return `${r.label}: ${r.valueText}, ${r.valueText === "not computable" ? "no comparison" : verdict}.`;
+          })
+          .join(" ");
+
+  const parts: string[] = [];
+  parts.push(element("title", { id: titleId }, escapeXml(labels.title)));
+  parts.push(element("desc", { id: descId }, escapeXml(description)));
+
+  for (const tick of layout.ticks) {
+    parts.push(
+      `<line${attrsLine(tick.x, layout.plotTop, tick.x, layout.plotBottom)} class="grid" stroke="#e5e7eb" stroke-width="1"/>`,
+    );
+    parts.push(
+      text(
+        { x: px(tick.x), y: px(layout.plotBottom + 17), "text-anchor": "middle", class: "tick", fill: "#4b5563", "font-size": 11 },
+        tick.label,
+      ),
+    );
+  }
+  parts.push(
+    `<line${attrsLine(layout.zeroX, layout.plotTop - 4, layout.zeroX, layout.plotBottom)} class="zero-line" data-role="zero" stroke="#111827" stroke-width="1.5" stroke-dasharray="4 3"/>`,
+  );
+
+  for (const row of layout.rows) {
+    const colour = TONE_COLOURS[row.tone];
+    const inner: string[] = [];
+    inner.push(
+      text(
+        { x: px(layout.plotLeft - 10), y: px(row.y + 4), "text-anchor": "end", class: "row-label", fill: "#111827", "font-size": 12 },
+        row.label,
+      ),
+    );
+    if (row.x1 !== undefined && row.x2 !== undefined) {
+      inner.push(`<line${attrsLine(row.x1, row.y, row.x2, row.y)} class="whisker" stroke="${colour}" stroke-width="2"/>`);
+      inner.push(`<line${attrsLine(row.x1, row.y - 5, row.x1, row.y + 5)} class="cap" stroke="${colour}" stroke-width="2"/>`);
+      inner.push(`<line${attrsLine(row.x2, row.y - 5, row.x2, row.y + 5)} class="cap" stroke="${colour}" stroke-width="2"/>`);
+    }
+    if (row.x !== undefined) {
+      inner.push(`<circle cx="${px(row.x)}" cy="${px(row.y)}" r="5" class="point" fill="${colour}"/>`);
+    }
+    inner.push(
+      text(
+        { x: px(layout.plotRight + 10), y: px(row.y + 4), class: "row-value", fill: colour, "font-size": 12 },
+        row.valueText,
+      ),
+    );
+    parts.push(element("g", { class: `forest-row tone-${row.tone}`, "data-variant": row.label, "data-tone": row.tone }, inner.join("")));
+  }
+
+  return element(
+    "svg",
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      viewBox: `0 0 ${px(layout.width)} ${px(layout.height)}`,
+      width: px(layout.width),
+      height: px(layout.height),
+      role: "img",
+      "aria-labelledby": `${titleId} ${descId}`,
+      class: "chart forest-plot",
+      "data-testid": labels.testId,
+      "font-family": "system-ui, sans-serif",
+    },
+    parts.join(""),
+  );
+}
+
+function attrsLine(x1: number, y1: number, x2: number, y2: number): string {
+  return ` x1="${px(x1)}" y1="${px(y1)}" x2="${px(x2)}" y2="${px(y2)}"`;
+}
