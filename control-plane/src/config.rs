@@ -89,6 +89,11 @@ pub struct Config {
     /// How often the TLS files are checked for changes.
     #[arg(long, env = "VARY_TLS_RELOAD_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub tls_reload_interval: Duration,
+    /// Serve the web console's files (the app's build output, holding index.html) from
+    /// this directory under /console/ on the gRPC listener; off when unset
+    /// (docs/console.md).
+    #[arg(long, env = "VARY_CONSOLE_DIR")]
+    pub console_dir: Option<PathBuf>,
 }
 
 /// A database URL that never prints its password (`Debug` shows only host and database).

@@ -63,6 +63,9 @@ pub async fn run_with_metrics_listener(
         .tls_files()
         .map(|files| server::tls::ReloadingTls::load(files).map(std::sync::Arc::new))
         .transpose()?;
+    // So do a console directory that is missing or holds no index.html.
+    let console =
+        config.console_dir.as_deref().map(server::console::ConsoleFiles::open).transpose()?;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     server::set_health(&reporter, ServingStatus::NotServing).await;
     let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
@@ -94,6 +97,7 @@ pub async fn run_with_metrics_listener(
         audit: api::AuditApi::new(store.clone()),
         tokens,
         rpc_metrics: metrics.rpc(),
+        console,
     };
     let writer_stop = CancellationToken::new();
     let fleet_writer =

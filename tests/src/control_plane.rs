@@ -117,6 +117,7 @@ impl TestControlPlane {
             tls_key: None,
             tls_client_ca: None,
             tls_reload_interval: Duration::from_millis(200),
+            console_dir: None,
         };
         let mut config = config;
         customize(&mut config);

@@ -2,6 +2,10 @@
 //! policy, authenticates the bearer token, checks the role, and hands the principal to
 //! the service in the request's extensions. Anything else gets UNAUTHENTICATED or
 //! PERMISSION_DENIED before the service sees the request.
+//!
+//! gRPC-Web calls arrive here already translated to gRPC, so they meet the same policy.
+//! The only requests that never reach this layer are `GET`/`HEAD` of the web console's
+//! files, which are not calls (`crate::server::console::is_console_request`).
 
 use std::{
     future::Future,

@@ -1,6 +1,9 @@
 //! Builds the gRPC server: health, reflection and Vary's services on one listener, behind
-//! the access policy, message-size and concurrency limits, and optionally TLS.
+//! the access policy, message-size and concurrency limits, and optionally TLS. Browsers
+//! reach the same services with gRPC-Web (HTTP/1.1 or HTTP/2), and the web console's
+//! files are served on the same listener when configured (`console`).
 
+pub mod console;
 pub mod message_limit;
 pub mod tls;
 
@@ -61,6 +64,8 @@ pub struct Services {
     pub tokens: TokenStore,
     /// Where every call's latency and status code are recorded.
     pub rpc_metrics: RpcMetrics,
+    /// The web console's files, when they are served.
+    pub console: Option<console::ConsoleFiles>,
 }
 
 /// The services whose health is reported, besides the empty (whole-server) name.
@@ -123,6 +128,15 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .concurrency_limit_per_connection(MAX_CALLS_PER_CONNECTION)
+        // gRPC-Web comes over HTTP/1.1 too (browsers, `docs/console.md`).
+        .accept_http1(true)
+        // The console's files (GET/HEAD under /console/ only) are answered first, without
+        // the layers below: they are not calls (see `console`).
+        .layer(console::ConsoleLayer::new(services.console))
+        // gRPC-Web calls become native gRPC calls here, and their responses gRPC-Web
+        // again, so everything below sees one protocol. (It answers any other HTTP/1.1
+        // request with 400: native gRPC is HTTP/2.)
+        .layer(tonic_web::GrpcWebLayer::new())
         // Every call gets a request id and is timed and counted (refusals included),
         // then passes the access policy (see `auth`), then the size limit.
         .layer(RpcMetricsLayer::new(services.rpc_metrics))

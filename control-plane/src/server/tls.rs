@@ -165,8 +165,9 @@ fn server_config(files: &TlsFiles) -> anyhow::Result<Arc<ServerConfig>> {
     let mut config = builder
         .with_single_cert(read_certs(&files.cert)?, key)
         .context("the certificate does not match its key")?;
-    // gRPC is HTTP/2 only.
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    // gRPC is HTTP/2 only; HTTP/1.1 is offered second, for gRPC-Web and the console's
+    // files from clients that cannot speak HTTP/2 (browsers pick h2).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
