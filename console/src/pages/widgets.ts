@@ -1,0 +1,52 @@
+// Pieces several pages share.
+import { describeError } from "../api/errors.js";
+import { errorBox, h, pill } from "../dom.js";
+import { ExperimentStatus } from "../gen/vary/v1/experiment_pb.js";
+import { statusName } from "../lifecycle.js";
+import { statusTone } from "../metrics.js";
+import type { Pager } from "../pager.js";
+import { formatTime } from "../format.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+
+/** "Previous / Page n / Next" buttons; `reload` redraws after a move. */
+export function pagerControls(pager: Pager, nextToken: string, reload: () => void): HTMLElement {
+  return h(
+    "div",
+    { class: "pager" },
+    h(
+      "button",
+      { type: "button", disabled: !pager.hasPrevious, "data-testid": "pager-previous", onclick: () => { pager.back(); reload(); } },
+      "← Previous",
+    ),
+    h("span", { class: "muted" }, `Page ${pager.pageNumber}`),
+    h(
+      "button",
+      { type: "button", disabled: !nextToken, "data-testid": "pager-next", onclick: () => { pager.next(nextToken); reload(); } },
+      "Next →",
+    ),
+  );
+}
+
+/** A status pill for an experiment. */
+export function statusPill(status: ExperimentStatus, testId = "status"): HTMLElement {
+  const name = statusName(status);
+  return pill(name, statusTone(name), testId);
+}
+
+/** A timestamp as local time, with the UTC instant in the tooltip. */
+export function timeCell(ts: Timestamp | undefined): HTMLElement {
+  if (!ts) return h("span", { class: "muted" }, "—");
+  const date = timestampDate(ts);
+  return h("time", { datetime: date.toISOString(), title: date.toISOString() }, formatTime(date));
+}
+
+/** An error box for a failed call, with a sign-in link when the token was refused. */
+export function failure(error: unknown, testId = "error"): HTMLElement {
+  const view = describeError(error);
+  const box = errorBox(view, testId);
+  if (view.title === "Token not accepted") {
+    box.append(h("p", null, h("a", { href: "#/signin" }, "Sign in again")));
+  }
+  return box;
+}
