@@ -1,6 +1,6 @@
 //! A real control plane on a real socket, over a fresh database, for one test.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::{Context as _, bail};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -88,6 +88,20 @@ impl TestControlPlane {
         Ok(server)
     }
 
+    /// A control plane over a fresh database serving the web console's files from `dir`
+    /// (`--console-dir`: it must hold index.html) at [`TestControlPlane::console_url`],
+    /// with its metrics endpoint on a free port too, once it reports SERVING.
+    pub async fn start_with_console(dir: &Path) -> anyhow::Result<Self> {
+        let database = TestPostgres::create_database().await?;
+        let server = Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
+            config.console_dir = Some(dir.to_path_buf());
+            config.metrics_addr = MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        })
+        .await?;
+        server.wait_until_serving().await?;
+        Ok(server)
+    }
+
     /// Like [`TestControlPlane::spawn_at`], with the test configuration changed by
     /// `customize` (TLS files, say) before the server starts. A metrics address set by
     /// `customize` is bound here (port 0: a free one), so the test knows it.
@@ -164,6 +178,13 @@ impl TestControlPlane {
     pub fn endpoint(&self) -> String {
         let scheme = if self.client_tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// Where a browser opens the web console: `http://127.0.0.1:port/console/` (served only
+    /// when started with [`TestControlPlane::start_with_console`]). Its gRPC-Web calls go
+    /// to [`TestControlPlane::endpoint`], the same origin.
+    pub fn console_url(&self) -> String {
+        format!("{}/console/", self.endpoint())
     }
 
     /// A connected channel without credentials (over TLS when the server serves TLS).
