@@ -34,6 +34,32 @@ pub enum Command {
     /// Runs the scenarios of docs/BENCHMARKS.md end to end (PostgreSQL, control plane,
     /// agent, pinned load) and prints the report.
     Scenarios(crate::scenarios::ScenarioArgs),
+    /// Sends simulated shoppers through an agent (Assign, then Track) so that results have
+    /// something to show: for demos and the console, not a measurement.
+    Traffic(TrafficArgs),
+}
+
+/// Flags of `traffic`.
+#[derive(Debug, Args)]
+pub struct TrafficArgs {
+    /// The agent, `http://host:port`.
+    #[arg(long, default_value = "http://127.0.0.1:7171")]
+    pub addr: String,
+    /// Shoppers to simulate; each visits one to three placements.
+    #[arg(long, default_value_t = 5_000)]
+    pub shoppers: u32,
+    /// Shoppers in flight.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seed: the same seed simulates the same shoppers, ids included. A rerun sends their
+    /// outcome events again (the agent gives them new event ids), so use another seed to
+    /// add shoppers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Relative change of conversion for shoppers who saw a variant, repeatable:
+    /// `v3=0.08` (that variant key anywhere) or `EXPERIMENT/VARIANT=-0.05`.
+    #[arg(long = "effect")]
+    pub effects: Vec<crate::traffic::Effect>,
 }
 
 /// Flags of `assign`.

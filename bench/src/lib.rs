@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod report;
 pub mod scenarios;
 pub mod schedule;
+pub mod traffic;
 
 /// The baseline's echo service (`bench/proto/vary/bench/v1/echo.proto`).
 pub mod pb {

@@ -10,7 +10,7 @@ use vary_bench::{
     cli::{Cli, Command, LoadArgs},
     compare,
     load::{self, Target},
-    mix, report, scenarios,
+    mix, report, scenarios, traffic,
 };
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +58,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             .await?;
         }
         Command::Scenarios(args) => scenarios::run(&args).await?,
+        Command::Traffic(args) => {
+            let summary = traffic::run(
+                &args.addr,
+                args.shoppers,
+                args.concurrency,
+                args.seed,
+                &args.effects,
+                &traffic::BaseRates::default(),
+            )
+            .await?;
+            println!(
+                "{} shoppers: {} Assign calls, {} assignments (exposures), {} outcome events",
+                summary.shoppers, summary.assigns, summary.assignments, summary.outcomes
+            );
+        }
     }
     Ok(())
 }
