@@ -66,6 +66,9 @@ pub async fn run_with_metrics_listener(
     // So do a console directory that is missing or holds no index.html.
     let console =
         config.console_dir.as_deref().map(server::console::ConsoleFiles::open).transpose()?;
+    if let Some(console) = &console {
+        tracing::info!(dir = %console.dir().display(), "serving the web console under /console/");
+    }
     let (reporter, health_service) = tonic_health::server::health_reporter();
     server::set_health(&reporter, ServingStatus::NotServing).await;
     let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
