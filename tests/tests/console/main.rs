@@ -2,6 +2,7 @@
 //! HTTP/1.1 meet the same access policy, size limit and metrics as native gRPC, and the
 //! console's files are served under `/console/` (and only there, only to GET/HEAD).
 
+mod browser;
 mod files;
 mod grpc_web;
 mod http1;
