@@ -51,6 +51,13 @@ try {
   page.setDefaultTimeout(timeout);
   const consoleErrors = [];
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  // The control plane sends a Content-Security-Policy; anything the app does that it
+  // blocks is reported here, and would be broken for users.
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      consoleErrors.push(message.text());
+    }
+  });
 
   step("an unknown token is refused");
   await page.goto(`${url}/console/`);
@@ -105,7 +112,9 @@ try {
   }
   await shoot(page, "audit");
 
-  if (consoleErrors.length > 0) throw new Error(`uncaught page errors: ${consoleErrors.join("; ")}`);
+  if (consoleErrors.length > 0) {
+    throw new Error(`page errors or blocked content: ${consoleErrors.join("; ")}`);
+  }
   step("ok");
 } finally {
   await browser.close();

@@ -90,10 +90,33 @@ pub struct Config {
     #[arg(long, env = "VARY_TLS_RELOAD_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub tls_reload_interval: Duration,
     /// Serve the web console's files (the app's build output, holding index.html) from
-    /// this directory under /console/ on the gRPC listener; off when unset
-    /// (docs/console.md).
-    #[arg(long, env = "VARY_CONSOLE_DIR")]
-    pub console_dir: Option<PathBuf>,
+    /// this directory under /console/ on the gRPC listener; `off` serves none
+    /// (docs/console.md). The container image sets it to its copy of the console.
+    #[arg(long, env = "VARY_CONSOLE_DIR", default_value = "off")]
+    pub console_dir: ConsoleDir,
+}
+
+/// The `--console-dir` flag: a directory, or `off`, so that a deployment can turn off
+/// the console an image turns on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleDir(pub Option<PathBuf>);
+
+impl ConsoleDir {
+    /// No console.
+    pub const OFF: Self = Self(None);
+}
+
+impl std::str::FromStr for ConsoleDir {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        Ok(if text.is_empty() || text.eq_ignore_ascii_case("off") {
+            Self::OFF
+        } else {
+            Self(Some(PathBuf::from(text)))
+        })
+    }
 }
 
 /// A database URL that never prints its password (`Debug` shows only host and database).
@@ -176,6 +199,20 @@ mod tests {
         assert_eq!(parse(&["--metrics-addr", "off"]).expect("parses"), MetricsAddr::OFF);
         assert_eq!(parse(&["--metrics-addr", ""]).expect("parses"), MetricsAddr::OFF);
         assert!(parse(&["--metrics-addr", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn the_console_is_off_by_default_and_with_off() {
+        let parse = |extra: &[&str]| {
+            let args = ["vary-control-plane", "--database-url", "postgres://db/vary"];
+            Cli::try_parse_from(args.iter().chain(extra)).map(|cli| cli.config.console_dir)
+        };
+        assert_eq!(parse(&[]).expect("parses"), ConsoleDir::OFF);
+        assert_eq!(parse(&["--console-dir", "OFF"]).expect("parses"), ConsoleDir::OFF);
+        assert_eq!(
+            parse(&["--console-dir", "/usr/share/vary/console"]).expect("parses"),
+            ConsoleDir(Some(PathBuf::from("/usr/share/vary/console")))
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub async fn run_with_metrics_listener(
         .transpose()?;
     // So do a console directory that is missing or holds no index.html.
     let console =
-        config.console_dir.as_deref().map(server::console::ConsoleFiles::open).transpose()?;
+        config.console_dir.0.as_deref().map(server::console::ConsoleFiles::open).transpose()?;
     if let Some(console) = &console {
         tracing::info!(dir = %console.dir().display(), "serving the web console under /console/");
     }

@@ -11,7 +11,7 @@ use tonic_health::pb::{
 };
 use vary_control_plane::{
     auth::Role,
-    config::{Config, DatabaseUrl, LogFormat, MetricsAddr},
+    config::{Config, ConsoleDir, DatabaseUrl, LogFormat, MetricsAddr},
 };
 use vary_proto::pb::experiment_service_client::ExperimentServiceClient;
 
@@ -94,7 +94,7 @@ impl TestControlPlane {
     pub async fn start_with_console(dir: &Path) -> anyhow::Result<Self> {
         let database = TestPostgres::create_database().await?;
         let server = Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
-            config.console_dir = Some(dir.to_path_buf());
+            config.console_dir = ConsoleDir(Some(dir.to_path_buf()));
             config.metrics_addr = MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
         })
         .await?;
@@ -131,7 +131,7 @@ impl TestControlPlane {
             tls_key: None,
             tls_client_ca: None,
             tls_reload_interval: Duration::from_millis(200),
-            console_dir: None,
+            console_dir: ConsoleDir::OFF,
         };
         let mut config = config;
         customize(&mut config);

@@ -37,6 +37,15 @@ const CACHE_HASHED: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of everything else, index.html above all: a new release is seen at once.
 const CACHE_REVALIDATE: &str = "no-cache";
 
+/// `Content-Security-Policy` of every console answer. The app is one script and one
+/// stylesheet from this origin, and talks only to this origin (gRPC-Web); its charts are
+/// SVG with presentation attributes, not inline styles; its favicon is a `data:` URL. So
+/// nothing inline and nothing from elsewhere runs, even if some text were ever rendered
+/// unescaped. The browser test fails on any violation (`console/e2e/smoke.mjs`).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
 /// Whether a request with `method` and `path` is for the console's files, not a gRPC call:
 /// `GET`/`HEAD` of `/`, `/console` or anything under `/console/`. These are the only
 /// requests answered without the access policy (see the module docs).
@@ -112,6 +121,10 @@ impl ConsoleFiles {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
         response
     }
 }

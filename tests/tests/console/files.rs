@@ -4,7 +4,7 @@
 
 use http::{Method, StatusCode};
 use tonic::Code;
-use vary_control_plane::auth::Role;
+use vary_control_plane::{auth::Role, config::ConsoleDir};
 use vary_proto::pb;
 use vary_tests::{TestControlPlane, TestPostgres, auth::TestToken};
 
@@ -25,6 +25,10 @@ async fn the_app_and_its_routes_are_index_html_and_missing_files_are_404() {
         assert!(answer.header("content-type").starts_with("text/html"), "{path}: {answer:?}");
         assert_eq!(answer.header("cache-control"), "no-cache", "{path}: {answer:?}");
         assert_eq!(answer.header("x-content-type-options"), "nosniff", "{path}: {answer:?}");
+        let policy = answer.header("content-security-policy");
+        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"] {
+            assert!(policy.contains(directive), "{path}: no {directive} in {policy:?}");
+        }
         assert_eq!(answer.text(), INDEX_HTML, "{path}");
     }
 
@@ -148,7 +152,7 @@ async fn a_console_dir_without_index_html_stops_the_start_up() {
     let database = TestPostgres::create_database().await.expect("database");
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let server = TestControlPlane::spawn_with(database, addr, |config| {
-        config.console_dir = Some(empty.path().to_path_buf());
+        config.console_dir = ConsoleDir(Some(empty.path().to_path_buf()));
     })
     .await
     .expect("spawned");
