@@ -67,12 +67,28 @@ export function formatSignedNumber(value: number | undefined | null, significant
   return value > 0 && text !== "0" ? `+${text}` : text;
 }
 
-/** A p-value: tiny ones as "<0.0001", others with 2 significant digits (at least 0.01 precision). */
+/**
+ * The thresholds the console judges p-values against: significance (adjusted p < 0.05) and
+ * a sample-ratio mismatch (p < 0.001). A displayed p-value must never sit on the other side
+ * of one of them than the true value, or "p = 0.05" would stand next to "significant".
+ */
+const P_THRESHOLDS = [0.05, 0.001];
+
+/**
+ * A p-value: tiny ones as "<0.0001", from 0.1 up with 2 decimals ("0.43"), below that with
+ * 2 significant digits ("0.043", "0.0043"), adding digits where rounding would cross a
+ * threshold (0.0499 → "0.0499", not "0.050").
+ */
 export function formatPValue(p: number | undefined | null): string {
   if (!finite(p)) return MISSING;
   if (p < 0.0001) return "<0.0001";
-  if (p >= 0.01) return clean(p, 2).toFixed(2);
-  return clean(p, 4).toString();
+  if (p >= 0.1) return clean(p, 2).toFixed(2);
+  for (let significant = 2; significant < 6; significant++) {
+    const text = p.toPrecision(significant);
+    const shown = Number(text);
+    if (P_THRESHOLDS.every((t) => p < t === shown < t)) return text;
+  }
+  return p.toPrecision(6);
 }
 
 /** A confidence interval with a formatter for its ends: "[−1.2%, +3.4%]". */

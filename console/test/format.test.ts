@@ -71,9 +71,21 @@ describe("percents", () => {
 describe("p-values", () => {
   it("clamps tiny values and rounds others", () => {
     expect(formatPValue(0.00001)).toBe("<0.0001");
-    expect(formatPValue(0.0432)).toBe("0.04");
+    expect(formatPValue(0.0432)).toBe("0.043");
     expect(formatPValue(0.00432)).toBe("0.0043");
+    expect(formatPValue(0.43)).toBe("0.43");
     expect(formatPValue(1)).toBe("1.00");
+  });
+  it("keeps two significant digits below 0.1 instead of rounding to 0.01", () => {
+    expect(formatPValue(0.0149)).toBe("0.015");
+    expect(formatPValue(0.0951)).toBe("0.095");
+  });
+  it("never rounds across the significance or sample-ratio threshold", () => {
+    // 0.0496 is significant (< 0.05): "0.05" or "0.050" next to "significant: yes" misleads.
+    expect(formatPValue(0.0496)).toBe("0.0496");
+    expect(formatPValue(0.04999)).toBe("0.04999");
+    expect(formatPValue(0.05)).toBe("0.050");
+    expect(formatPValue(0.000996)).toBe("0.000996");
   });
 });
 
