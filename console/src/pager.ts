@@ -1,14 +1,28 @@
 // Page-token pagination for list pages: the API gives only "next", so earlier tokens are
-// kept on a stack to go back.
+// kept on a stack to go back. A page token is valid only with the filters of the request
+// that returned it ("keep the filters the same across pages"), so the pager also keeps
+// that query: moving between pages reuses it, and only `reset` (a new search) changes it.
+// Reading the filters from the form on "Next" instead would send the old token with
+// whatever was typed since.
 
-/** Tracks the token of the page shown and those before it. */
-export class Pager {
+/** Tracks the token of the page shown, those before it, and the query they belong to. */
+export class Pager<Query = undefined> {
   private readonly previous: string[] = [];
   private current = "";
+  private filters: Query;
+
+  constructor(...[query]: Query extends undefined ? [] : [Query]) {
+    this.filters = query as Query;
+  }
 
   /** The token of the page being shown ("" for the first). */
   get token(): string {
     return this.current;
+  }
+
+  /** The filters every page of this walk is requested with. */
+  get query(): Query {
+    return this.filters;
   }
 
   /** The 1-based number of the page being shown. */
@@ -32,9 +46,10 @@ export class Pager {
     this.current = this.previous.pop() ?? "";
   }
 
-  /** Back to the first page (after a filter change). */
-  reset(): void {
+  /** Back to the first page, with new filters when given (a new search). */
+  reset(...[query]: Query extends undefined ? [] : [Query]): void {
     this.previous.length = 0;
     this.current = "";
+    if (query !== undefined) this.filters = query as Query;
   }
 }

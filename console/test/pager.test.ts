@@ -26,3 +26,19 @@ describe("Pager", () => {
     expect(pager.pageNumber).toBe(1);
   });
 });
+
+describe("Pager with a query", () => {
+  it("keeps the query its tokens were issued for until a reset", () => {
+    const pager = new Pager({ actor: "alice" });
+    pager.next("t2");
+    // The form now says "bob", but "Next"/"Previous" must still ask for alice's pages.
+    pager.next("t3");
+    pager.back();
+    expect(pager.query).toEqual({ actor: "alice" });
+    expect(pager.token).toBe("t2");
+    pager.reset({ actor: "bob" });
+    expect(pager.query).toEqual({ actor: "bob" });
+    expect(pager.token).toBe("");
+    expect(pager.pageNumber).toBe(1);
+  });
+});

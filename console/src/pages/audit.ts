@@ -1,6 +1,7 @@
 // The audit log (admin only): ListAuditEvents, newest first, with every filter the API has.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ListAuditEventsRequest } from "../gen/vary/v1/audit_pb.js";
 import { h, loading, replaceChildren, row, table } from "../dom.js";
 import { formatCount, prettyJson } from "../format.js";
 import { Pager } from "../pager.js";
@@ -10,9 +11,11 @@ import { failure, pagerControls, timeCell } from "./widgets.js";
 
 const PAGE_SIZE = 50;
 
+/** The filter fields of ListAuditEvents. */
+type AuditFilters = Pick<ListAuditEventsRequest, "actor" | "action" | "targetType" | "targetKey" | "startTime" | "endTime">;
+
 /** Draws the audit log with its filter form. */
 export async function renderAudit(ctx: PageContext): Promise<void> {
-  const pager = new Pager();
   const field = (id: string, label: string, input: HTMLInputElement | HTMLSelectElement): HTMLElement =>
     h("div", { class: "field" }, h("label", { for: id }, label), input);
   const actor = h("input", { id: "f-actor", type: "text", placeholder: "alice@example.com", "data-testid": "audit-actor" });
@@ -34,7 +37,7 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
       class: "card filter-form",
       onsubmit: (event: Event) => {
         event.preventDefault();
-        pager.reset();
+        pager.reset(filtersOfForm());
         void load();
       },
     },
@@ -52,17 +55,22 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
     const date = input.value ? new Date(input.value) : undefined;
     return date && !Number.isNaN(date.getTime()) ? timestampFromDate(date) : undefined;
   };
+  /** The filters as typed; read only on "Apply", since page tokens belong to one query. */
+  const filtersOfForm = (): AuditFilters => ({
+    actor: actor.value.trim(),
+    action: action.value.trim(),
+    targetType: targetType.value,
+    targetKey: targetKey.value.trim(),
+    startTime: time(from),
+    endTime: time(to),
+  });
+  const pager = new Pager<AuditFilters>(filtersOfForm());
 
   async function load(): Promise<void> {
     replaceChildren(results, loading("audit events"));
     try {
       const response = await ctx.api.audit.listAuditEvents({
-        actor: actor.value.trim(),
-        action: action.value.trim(),
-        targetType: targetType.value,
-        targetKey: targetKey.value.trim(),
-        startTime: time(from),
-        endTime: time(to),
+        ...pager.query,
         pageSize: PAGE_SIZE,
         pageToken: pager.token,
       });

@@ -10,7 +10,11 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 /** "Previous / Page n / Next" buttons; `reload` redraws after a move. */
-export function pagerControls(pager: Pager, nextToken: string, reload: () => void): HTMLElement {
+export function pagerControls(
+  pager: Pick<Pager<unknown>, "back" | "next" | "hasPrevious" | "pageNumber">,
+  nextToken: string,
+  reload: () => void,
+): HTMLElement {
   return h(
     "div",
     { class: "pager" },
