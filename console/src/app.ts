@@ -41,14 +41,16 @@ export function startApp(root: HTMLElement): void {
   const draw = async (): Promise<void> => {
     generation += 1;
     const mine = generation;
+    const ctx: PageContext = { api, view, isCurrent: () => mine === generation, navigate, refreshHeader };
+    // First, so that a stored token WhoAmI refuses (revoked, expired) signs out before the
+    // route is chosen and the page goes to sign-in instead of failing call by call.
+    if (getToken() && !currentPrincipal()) await loadPrincipal(ctx);
+    if (!ctx.isCurrent()) return;
     let route = parseRoute(window.location.hash);
     if (route.page !== "signin" && !getToken()) {
       returnTo = route;
       route = { page: "signin" };
     }
-    const ctx: PageContext = { api, view, isCurrent: () => mine === generation, navigate, refreshHeader };
-    if (getToken() && !currentPrincipal()) await loadPrincipal(ctx);
-    if (!ctx.isCurrent()) return;
     refreshHeader();
     replaceChildren(view);
     switch (route.page) {

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { describeError, isUnauthenticated } from "../src/api/errors.js";
+import { describeError, isNoResultsYet, isUnauthenticated } from "../src/api/errors.js";
 
 describe("describeError", () => {
   it("says an unauthenticated token was not accepted", () => {
@@ -33,5 +33,10 @@ describe("describeError", () => {
   it("recognises unauthenticated errors", () => {
     expect(isUnauthenticated(new ConnectError("x", Code.Unauthenticated))).toBe(true);
     expect(isUnauthenticated(new ConnectError("x", Code.PermissionDenied))).toBe(false);
+  });
+  it("recognises GetResults on an experiment that never ran", () => {
+    const notStarted = new ConnectError('experiment "checkout" has not run yet: no results before it is started', Code.FailedPrecondition);
+    expect(isNoResultsYet(notStarted)).toBe(true);
+    expect(isNoResultsYet(new ConnectError("no such experiment", Code.NotFound))).toBe(false);
   });
 });

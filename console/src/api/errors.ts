@@ -101,3 +101,12 @@ export function describeError(error: unknown): ErrorView {
 export function isUnauthenticated(error: unknown): boolean {
   return ConnectError.from(error).code === Code.Unauthenticated;
 }
+
+/**
+ * Whether GetResults failed because there is nothing to analyse yet. The control plane
+ * answers FAILED_PRECONDITION ("has not run yet") for an experiment that was never
+ * started, which the results page shows as an empty state, not as a failed change.
+ */
+export function isNoResultsYet(error: unknown): boolean {
+  return ConnectError.from(error).code === Code.FailedPrecondition;
+}

@@ -2,6 +2,7 @@
 // several variants, forced exposures), then units per variant, guardrails, and each metric
 // as a table and a forest plot of the treatments' relative lifts.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { describeError, isNoResultsYet } from "../api/errors.js";
 import { type ForestRow, forestSvg } from "../charts/forest.js";
 import { splitSvg } from "../charts/split.js";
 import { h, loading, pill, replaceChildren, row, svgNode, table } from "../dom.js";
@@ -28,7 +29,8 @@ export async function renderResults(ctx: PageContext, key: string, phase: number
   try {
     results = await ctx.api.analysis.getResults({ experimentKey: key, phase: phase ?? 0 });
   } catch (error) {
-    if (ctx.isCurrent()) replaceChildren(ctx.view, crumbs, h("h1", null, `Results: ${key}`), failure(error));
+    if (!ctx.isCurrent()) return;
+    replaceChildren(ctx.view, crumbs, h("h1", null, `Results: ${key}`), isNoResultsYet(error) ? noResultsYet(error) : failure(error));
     return;
   }
   if (!ctx.isCurrent()) return;
@@ -64,6 +66,17 @@ export async function renderResults(ctx: PageContext, key: string, phase: number
     guardrailsSection(results.guardrails),
     results.metrics.map((m) => metricSection(m, controlKeys(results))),
     results.metrics.length === 0 ? h("p", { class: "muted" }, "This experiment has no metrics.") : null,
+  );
+}
+
+/** The empty state of a draft: results exist from the first start on. */
+function noResultsYet(error: unknown): HTMLElement {
+  return h(
+    "section",
+    { class: "card empty-state", "data-testid": "results-empty" },
+    h("h2", null, "No results yet"),
+    h("p", null, "Results are computed from the first time the experiment is started. Start it from its page, then come back once units have been exposed."),
+    h("p", { class: "muted small" }, describeError(error).detail),
   );
 }
 

@@ -1,4 +1,5 @@
 // Pieces several pages share.
+import { Code } from "@connectrpc/connect";
 import { describeError } from "../api/errors.js";
 import { errorBox, h, pill } from "../dom.js";
 import { ExperimentStatus } from "../gen/vary/v1/experiment_pb.js";
@@ -49,7 +50,7 @@ export function timeCell(ts: Timestamp | undefined): HTMLElement {
 export function failure(error: unknown, testId = "error"): HTMLElement {
   const view = describeError(error);
   const box = errorBox(view, testId);
-  if (view.title === "Token not accepted") {
+  if (view.code === Code.Unauthenticated) {
     box.append(h("p", null, h("a", { href: "#/signin" }, "Sign in again")));
   }
   return box;
