@@ -1,8 +1,9 @@
 // How results of each metric kind read: conversion rates as percents and their lifts in
 // percentage points, other kinds as plain numbers. Pure, so tested without a browser.
-import { MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
-import type { Direction } from "./charts/forest.js";
+import { GuardrailAction, MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
+import { type Direction, type Tone, effectTone } from "./charts/forest.js";
 import { formatNumber, formatPercent, formatSignedNumber } from "./format.js";
+import { enumLabel } from "./lifecycle.js";
 
 /** A metric's value: "12.34%" for conversions, "3.142" otherwise. */
 export function formatMetricValue(kind: MetricKind, value: number | undefined): string {
@@ -21,6 +22,31 @@ export function formatAbsoluteLift(kind: MetricKind, value: number | undefined):
 /** The forest plot's direction; UNSPECIFIED means INCREASE, as the API documents. */
 export function directionOf(direction: MetricDirection): Direction {
   return direction === MetricDirection.DECREASE ? "decrease" : "increase";
+}
+
+/**
+ * A guardrail's tolerance in words that follow the metric's direction: a degradation is a
+ * fall where higher is better but a rise where lower is better (a bounce rate, a latency),
+ * so "max −5%" would be wrong for half of them.
+ */
+export function guardrailText(direction: MetricDirection, maxRelativeDegradation: number, action: GuardrailAction): string {
+  const worse = directionOf(direction) === "increase" ? "lower" : "higher";
+  return `at most ${formatPercent(maxRelativeDegradation, 1)} ${worse}, else ${enumLabel(GuardrailAction, action)}`;
+}
+
+/**
+ * The "Significant" cell of a comparison: whether it is, and which way, coloured like the
+ * forest plot (from the absolute lift, which exists even when the relative one does not).
+ */
+export function significanceLabel(
+  significant: boolean,
+  absoluteLift: number,
+  direction: Direction,
+): { text: string; tone: Tone } {
+  const tone = effectTone(absoluteLift, significant, direction);
+  if (tone === "good") return { text: "yes, better", tone };
+  if (tone === "bad") return { text: "yes, worse", tone };
+  return { text: significant ? "yes" : "no", tone };
 }
 
 /** Status pill tones by lowercase status name. */

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { MetricDirection, MetricKind } from "../src/gen/vary/v1/experiment_pb.js";
-import { directionOf, formatAbsoluteLift, formatMetricValue, statusTone } from "../src/metrics.js";
+import { GuardrailAction, MetricDirection, MetricKind } from "../src/gen/vary/v1/experiment_pb.js";
+import {
+  directionOf,
+  formatAbsoluteLift,
+  formatMetricValue,
+  guardrailText,
+  significanceLabel,
+  statusTone,
+} from "../src/metrics.js";
 
 describe("metric formatting", () => {
   it("shows conversions as percents and their lifts in percentage points", () => {
@@ -19,5 +26,15 @@ describe("metric formatting", () => {
   it("colours statuses", () => {
     expect(statusTone("running")).toBe("green");
     expect(statusTone("archived")).toBe("muted");
+  });
+  it("words a guardrail's tolerance in the metric's bad direction", () => {
+    expect(guardrailText(MetricDirection.INCREASE, 0.05, GuardrailAction.ALERT)).toBe("at most 5.0% lower, else alert");
+    // Lower is better for a bounce rate: degrading means rising.
+    expect(guardrailText(MetricDirection.DECREASE, 0.1, GuardrailAction.PAUSE)).toBe("at most 10.0% higher, else pause");
+  });
+  it("labels significance with its direction", () => {
+    expect(significanceLabel(true, -0.02, "decrease")).toEqual({ text: "yes, better", tone: "good" });
+    expect(significanceLabel(true, -0.02, "increase")).toEqual({ text: "yes, worse", tone: "bad" });
+    expect(significanceLabel(false, 0.3, "increase")).toEqual({ text: "no", tone: "neutral" });
   });
 });

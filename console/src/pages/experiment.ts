@@ -5,7 +5,6 @@ import { describeError } from "../api/errors.js";
 import { type Child, errorBox, facts, h, loading, pill, replaceChildren, row, table } from "../dom.js";
 import type { Experiment, ExperimentVersion, FieldChange, Metric, RuleGroup, Variant } from "../gen/vary/v1/experiment_pb.js";
 import {
-  GuardrailAction,
   MetricDirection,
   MetricKind,
   MetricRole,
@@ -13,6 +12,7 @@ import {
 } from "../gen/vary/v1/experiment_pb.js";
 import { formatBps, formatDurationSeconds, formatPercent, formatTime, prettyJson, weightShares } from "../format.js";
 import { ACTION_LABELS, type LifecycleAction, allowedActions, enumLabel } from "../lifecycle.js";
+import { guardrailText } from "../metrics.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { failure, statusPill, timeCell } from "./widgets.js";
@@ -188,9 +188,7 @@ function metricsSection(metrics: readonly Metric[]): HTMLElement {
           m.denominatorEventType ? h("code", null, m.denominatorEventType) : "—",
           m.attributionWindow ? formatDurationSeconds(m.attributionWindow.seconds) : "analysis window",
           m.direction === MetricDirection.DECREASE ? "lower" : "higher",
-          m.guardrail
-            ? `max −${formatPercent(m.guardrail.maxRelativeDegradation, 1)}, ${enumLabel(GuardrailAction, m.guardrail.action)}`
-            : "—",
+          m.guardrail ? guardrailText(m.direction, m.guardrail.maxRelativeDegradation, m.guardrail.action) : "—",
         ),
       ),
       { empty: "No metrics." },

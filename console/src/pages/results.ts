@@ -3,14 +3,14 @@
 // as a table and a forest plot of the treatments' relative lifts.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describeError, isNoResultsYet } from "../api/errors.js";
-import { type ForestRow, forestSvg } from "../charts/forest.js";
+import { type Direction, type ForestRow, forestSvg } from "../charts/forest.js";
 import { splitSvg } from "../charts/split.js";
 import { h, loading, pill, replaceChildren, row, svgNode, table } from "../dom.js";
 import type { GetResultsResponse, GuardrailCheck, MetricResult } from "../gen/vary/v1/analysis_pb.js";
 import { GuardrailAction, MetricKind, MetricRole } from "../gen/vary/v1/experiment_pb.js";
 import { formatCount, formatInterval, formatNumber, formatPValue, formatPercent, formatSignedPercent, formatTime } from "../format.js";
 import { enumLabel } from "../lifecycle.js";
-import { directionOf, formatAbsoluteLift, formatMetricValue } from "../metrics.js";
+import { directionOf, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { failure, timeCell } from "./widgets.js";
@@ -159,6 +159,13 @@ function controlKeys(results: GetResultsResponse): Set<string> {
   return new Set(results.units.filter((u) => u.control).map((u) => u.variantKey));
 }
 
+const TONE_PILLS = { good: "green", bad: "red", neutral: "grey" } as const;
+
+function significanceCell(significant: boolean, absoluteLift: number, direction: Direction): HTMLElement | string {
+  const label = significanceLabel(significant, absoluteLift, direction);
+  return significant ? pill(label.text, TONE_PILLS[label.tone]) : label.text;
+}
+
 function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTMLElement {
   const direction = directionOf(metric.direction);
   const control = metric.variants.find((v) => controls.has(v.variantKey));
@@ -184,7 +191,7 @@ function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTM
       c && c.relativeLift !== undefined ? formatInterval(c.relativeCi?.low, c.relativeCi?.high, (x) => formatSignedPercent(x)) : "",
       c ? formatPValue(c.pValue) : "",
       c ? formatPValue(c.adjustedPValue) : "",
-      c ? (c.significant ? pill("yes", "blue") : "no") : v.notComputableReason ? h("span", { class: "muted", title: v.notComputableReason }, `not computable: ${v.notComputableReason}`) : "",
+      c ? significanceCell(c.significant, c.absoluteLift, direction) : v.notComputableReason ? h("span", { class: "muted", title: v.notComputableReason }, `not computable: ${v.notComputableReason}`) : "",
     );
   });
   return h(
