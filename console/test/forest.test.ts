@@ -93,6 +93,14 @@ describe("degenerate inputs", () => {
     noNaN(svg);
     expect(svg).not.toContain("<circle");
   });
+  it("says why a row has no relative lift instead of calling it not computable", () => {
+    // The control's value is 0: the comparison exists, but no relative lift does.
+    const noLift: ForestRow[] = [{ label: "b", significant: true, missing: "no relative lift (control is 0)" }];
+    expect(forestLayout(noLift, "increase").rows[0]?.valueText).toBe("no relative lift (control is 0)");
+    const svg = forestSvg(noLift, "increase", { title: "t" });
+    expect(svg).toContain("b: no relative lift (control is 0).");
+    expect(svg).not.toContain("not computable");
+  });
 });
 
 describe("forestSvg", () => {

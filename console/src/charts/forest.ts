@@ -27,6 +27,8 @@ export interface ForestRow {
   low?: number | undefined;
   high?: number | undefined;
   significant: boolean;
+  /** Words in place of the value when there is no estimate; "not computable" by default. */
+  missing?: string | undefined;
 }
 
 /** Good when significant in the metric's direction, bad when significant against it. */
@@ -58,7 +60,7 @@ export interface PlacedForestRow {
   x1?: number | undefined;
   x2?: number | undefined;
   tone: Tone;
-  /** The lift and interval in words, e.g. "+2.1% [−0.5%, +4.7%]" or "not computable". */
+  /** The lift and interval in words, e.g. "+2.1% [−0.5%, +4.7%]", or the row's `missing`. */
   valueText: string;
 }
 
@@ -143,7 +145,7 @@ export function forestLayout(
                 ? ` [${formatSignedPercent(low)}, ${formatSignedPercent(high)}]`
                 : ""
             }`
-          : "not computable",
+          : (row.missing ?? "not computable"),
       };
     }),
   };
@@ -168,7 +170,7 @@ export function forestSvg(
           .map((r) => {
             const verdict =
               r.tone === "good" ? "significant improvement" : r.tone === "bad" ? "significant harm" : "not significant";
-            return `${r.label}: ${r.valueText}, ${r.valueText === "not computable" ? "no comparison" : verdict}.`;
+            return r.x === undefined ? `${r.label}: ${r.valueText}.` : `${r.label}: ${r.valueText}, ${verdict}.`;
           })
           .join(" ");
 

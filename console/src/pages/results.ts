@@ -176,6 +176,7 @@ function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTM
     low: v.comparison?.relativeLift === undefined ? undefined : v.comparison.relativeCi?.low,
     high: v.comparison?.relativeLift === undefined ? undefined : v.comparison.relativeCi?.high,
     significant: v.comparison?.significant ?? false,
+    missing: v.comparison ? "no relative lift (control is 0)" : "not computable",
   }));
   const kind = metric.kind;
   const rows = metric.variants.map((v) => {
