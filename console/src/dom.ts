@@ -107,8 +107,9 @@ export function table(
     body.append(h("tr", null, h("td", { colspan: headers.length, class: "empty" }, options.empty ?? "Nothing here.")));
   } else {
     for (const row of rows) {
+      // A cell spanning the row (an expanded diff) is no column's: leave it left-aligned.
       Array.from(row.cells).forEach((cell, i) => {
-        if (numeric.has(i)) cell.classList.add("num");
+        if (numeric.has(i) && cell.colSpan === 1) cell.classList.add("num");
       });
     }
   }

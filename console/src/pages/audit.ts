@@ -66,7 +66,10 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
   });
   const pager = new Pager<AuditFilters>(filtersOfForm());
 
+  // "Apply" stays clickable while a page loads: only the latest request may draw.
+  let latest = 0;
   async function load(): Promise<void> {
+    const mine = ++latest;
     replaceChildren(results, loading("audit events"));
     try {
       const response = await ctx.api.audit.listAuditEvents({
@@ -74,7 +77,7 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
         pageSize: PAGE_SIZE,
         pageToken: pager.token,
       });
-      if (!ctx.isCurrent()) return;
+      if (!ctx.isCurrent() || mine !== latest) return;
       replaceChildren(
         results,
         table(
@@ -98,7 +101,7 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
         pagerControls(pager, response.nextPageToken, () => void load()),
       );
     } catch (error) {
-      if (ctx.isCurrent()) replaceChildren(results, failure(error));
+      if (ctx.isCurrent() && mine === latest) replaceChildren(results, failure(error));
     }
   }
   await load();

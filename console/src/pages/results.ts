@@ -85,7 +85,11 @@ function trustSection(results: GetResultsResponse): HTMLElement {
   const totalUnits = results.units.reduce((sum, u) => sum + u.units, 0n);
   const badge =
     totalUnits === 0n || !srm
-      ? h("div", { class: "badge badge-muted", "data-testid": "srm-badge", "data-mismatch": "unknown" }, "No units yet: nothing to check")
+      ? h(
+          "div",
+          { class: "badge badge-muted", "data-testid": "srm-badge", "data-mismatch": "unknown" },
+          totalUnits === 0n ? "No units yet: nothing to check." : "The sample-ratio check could not be computed for this split.",
+        )
       : srm.mismatch
         ? h(
             "div",
