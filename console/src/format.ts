@@ -102,6 +102,27 @@ export function formatInterval(
 }
 
 /**
+ * Decimals that show the largest magnitude among `values` with `significant` significant
+ * digits (0..10), so every number printed with them lines up: an interval's two ends then
+ * read "[+0.02210, +0.04854]", not "[+0.0221, +0.04854]". 0 when no value is non-zero.
+ */
+export function sharedDecimals(values: readonly number[], significant: number): number {
+  const largest = Math.max(0, ...values.filter(finite).map(Math.abs));
+  if (largest === 0) return 0;
+  return Math.max(0, Math.min(10, significant - 1 - Math.floor(Math.log10(largest))));
+}
+
+/** A signed number with exactly `decimals` decimals and separators: "+1,234.50", "−0.020". */
+export function formatSignedFixed(value: number | undefined | null, decimals: number): string {
+  if (!finite(value)) return MISSING;
+  const rounded = clean(value, decimals);
+  const text = withMinus(
+    rounded.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals }),
+  );
+  return rounded > 0 ? `+${text}` : text;
+}
+
+/**
  * Each weight's share of the total, 0..1. Weights are validated as finite and positive by
  * the control plane; anything else counts as 0, and an all-zero list gives all zeros.
  */

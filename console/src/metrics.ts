@@ -2,7 +2,14 @@
 // percentage points, other kinds as plain numbers. Pure, so tested without a browser.
 import { GuardrailAction, MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
 import { type Direction, type Tone, effectTone } from "./charts/forest.js";
-import { formatNumber, formatPercent, formatSignedNumber } from "./format.js";
+import {
+  formatInterval,
+  formatNumber,
+  formatPercent,
+  formatSignedFixed,
+  formatSignedNumber,
+  sharedDecimals,
+} from "./format.js";
 import { enumLabel } from "./lifecycle.js";
 
 /** A metric's value: "12.34%" for conversions, "3.142" otherwise. */
@@ -17,6 +24,19 @@ export function formatAbsoluteLift(kind: MetricKind, value: number | undefined):
     return text === "—" ? text : `${text} pp`;
   }
   return formatSignedNumber(value);
+}
+
+/**
+ * An absolute lift's 95% CI with both ends to the same decimals ("[+0.178, +2.119]",
+ * "[−5.34 pp, −0.36 pp]"), the precision set by the larger end as for a single lift.
+ */
+export function formatAbsoluteInterval(kind: MetricKind, low: number | undefined, high: number | undefined): string {
+  const conversion = kind === MetricKind.CONVERSION;
+  const scale = conversion ? 100 : 1;
+  const ends = [low, high].map((v) => (v === undefined ? undefined : v * scale));
+  const decimals = sharedDecimals(ends.filter((v): v is number => v !== undefined), conversion ? 3 : 4);
+  const unit = conversion ? " pp" : "";
+  return formatInterval(ends[0], ends[1], (v) => `${formatSignedFixed(v, decimals)}${unit}`);
 }
 
 /** The forest plot's direction; UNSPECIFIED means INCREASE, as the API documents. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GuardrailAction, MetricDirection, MetricKind } from "../src/gen/vary/v1/experiment_pb.js";
 import {
   directionOf,
+  formatAbsoluteInterval,
   formatAbsoluteLift,
   formatMetricValue,
   guardrailText,
@@ -36,5 +37,13 @@ describe("metric formatting", () => {
     expect(significanceLabel(true, -0.02, "decrease")).toEqual({ text: "yes, better", tone: "good" });
     expect(significanceLabel(true, -0.02, "increase")).toEqual({ text: "yes, worse", tone: "bad" });
     expect(significanceLabel(false, 0.3, "increase")).toEqual({ text: "no", tone: "neutral" });
+  });
+  it("prints both ends of an absolute CI to the same decimals, with signs", () => {
+    expect(formatAbsoluteInterval(MetricKind.RATIO, 0.0221, 0.04854)).toBe("[+0.02210, +0.04854]");
+    expect(formatAbsoluteInterval(MetricKind.SUM, 0.1776, 2.119)).toBe("[+0.178, +2.119]");
+    expect(formatAbsoluteInterval(MetricKind.MEAN, -13.79, 11.69)).toBe("[−13.79, +11.69]");
+    expect(formatAbsoluteInterval(MetricKind.CONVERSION, -0.0534, -0.00363)).toBe("[−5.34 pp, −0.36 pp]");
+    expect(formatAbsoluteInterval(MetricKind.SUM, 0, 0)).toBe("[0, 0]");
+    expect(formatAbsoluteInterval(MetricKind.SUM, undefined, 1)).toBe("—");
   });
 });

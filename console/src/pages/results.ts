@@ -10,7 +10,7 @@ import type { GetResultsResponse, GuardrailCheck, MetricResult } from "../gen/va
 import { GuardrailAction, MetricKind, MetricRole } from "../gen/vary/v1/experiment_pb.js";
 import { formatCount, formatInterval, formatNumber, formatPValue, formatPercent, formatSignedPercent, formatTime } from "../format.js";
 import { enumLabel } from "../lifecycle.js";
-import { directionOf, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
+import { directionOf, formatAbsoluteInterval, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { failure, timeCell } from "./widgets.js";
@@ -191,7 +191,7 @@ function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTM
       formatCount(v.units),
       formatMetricValue(kind, v.value),
       c ? formatAbsoluteLift(kind, c.absoluteLift) : v === control ? h("span", { class: "muted" }, "control") : "—",
-      c ? formatInterval(c.absoluteCi?.low, c.absoluteCi?.high, (x) => formatAbsoluteLift(kind, x)) : "",
+      c ? formatAbsoluteInterval(kind, c.absoluteCi?.low, c.absoluteCi?.high) : "",
       c ? formatSignedPercent(c.relativeLift) : "",
       c && c.relativeLift !== undefined ? formatInterval(c.relativeCi?.low, c.relativeCi?.high, (x) => formatSignedPercent(x)) : "",
       c ? formatPValue(c.pValue) : "",
