@@ -15,7 +15,7 @@ use vary_proto::{
     model::timestamp_from_time,
     pb::{self, event::Kind, event_ingest_service_client::EventIngestServiceClient},
 };
-use vary_tests::{TestControlPlane, auth::TestToken, fixtures};
+use vary_tests::{TestControlPlane, auth::TestToken};
 
 const EXPERIMENT: &str = "console_smoke";
 
@@ -71,22 +71,7 @@ async fn the_console_signs_in_shows_results_and_pauses_an_experiment() {
         dist.display()
     );
     let server = TestControlPlane::start_with_console(&dist).await.expect("control plane");
-    let mut experiments = server.experiments().await.expect("client");
-    experiments
-        .create_experiment(pb::CreateExperimentRequest {
-            key: EXPERIMENT.into(),
-            spec: Some(fixtures::spec("Console smoke: v3 against v2")),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    experiments
-        .start_experiment(pb::StartExperimentRequest {
-            key: EXPERIMENT.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("start");
+    server.create_and_start(EXPERIMENT).await;
     let at = OffsetDateTime::now_utc() + Duration::seconds(1);
     let mut ingest = EventIngestServiceClient::new(server.channel().await.expect("channel"));
     let stored = ingest
@@ -121,6 +106,7 @@ async fn the_console_signs_in_shows_results_and_pauses_an_experiment() {
     assert!(stdout.contains("smoke: ok"), "the smoke script did not finish:\n{stdout}");
 
     // The pause clicked in the browser is a real version, by the signed-in principal.
+    let mut experiments = server.experiments().await.expect("client");
     let experiment = experiments
         .get_experiment(pb::GetExperimentRequest { key: EXPERIMENT.into() })
         .await
