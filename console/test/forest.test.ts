@@ -123,6 +123,12 @@ describe("forestSvg", () => {
     expect(out).not.toContain("<script>");
     expect(out).toContain("&lt;script&gt;&quot;x&quot;");
   });
+  it("cuts a long variant key to fit left of the plot and keeps it whole in a tooltip", () => {
+    const key = "cross_category_candidates_v2";
+    const out = forestSvg([{ label: key, estimate: 0.1, low: 0, high: 0.2, significant: false }], "increase", { title: "t" });
+    expect(out).toContain(">cross_category_cand…</text>");
+    expect(out).toContain(`<title>${key}</title>`);
+  });
   it("draws the zero line", () => {
     expect(svg).toMatch(/class="zero-line" data-role="zero"/);
   });

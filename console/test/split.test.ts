@@ -53,4 +53,14 @@ describe("splitSvg", () => {
     expect(splitSvg(rows, { title: "t", mismatch: true })).toContain('fill="#c4291c"');
     expect(splitSvg(rows, { title: "t" })).not.toContain('fill="#c4291c"');
   });
+  it("cuts long labels to fit left of the plot, keeping '(control)' and the full text as a tooltip", () => {
+    const long: SplitRow[] = [
+      { label: "same_category_with_a_long_name", units: 1, expectedShare: 0.5, control: true },
+      { label: "<b>", units: 1, expectedShare: 0.5, control: false },
+    ];
+    const svg = splitSvg(long, { title: "t" });
+    expect(svg).toContain(">same_category… (control)</text>");
+    expect(svg).toContain("<title>same_category_with_a_long_name (control)</title>");
+    expect(svg).toContain(">&lt;b&gt;</text>");
+  });
 });

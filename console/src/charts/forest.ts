@@ -5,7 +5,7 @@
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
 import { formatSignedPercent } from "../format.js";
 import { ensureWidth, extent, linearScale, pad, px, ticks } from "./scale.js";
-import { element, escapeXml, text, uniqueId } from "./svg.js";
+import { element, escapeXml, fitLabel, text, tooltip, uniqueId } from "./svg.js";
 
 /** Which way of change is an improvement for the metric. */
 export type Direction = "increase" | "decrease";
@@ -100,7 +100,7 @@ export function forestLayout(
 ): ForestLayout {
   const width = options.width ?? 640;
   const rowHeight = options.rowHeight ?? 30;
-  const labelWidth = options.labelWidth ?? 130;
+  const labelWidth = options.labelWidth ?? 150;
   const valueWidth = options.valueWidth ?? 170;
   const plotLeft = labelWidth;
   const plotRight = Math.max(plotLeft + 40, width - valueWidth);
@@ -199,9 +199,10 @@ export function forestSvg(
     inner.push(
       text(
         { x: px(layout.plotLeft - 10), y: px(row.y + 4), "text-anchor": "end", class: "row-label", fill: "#111827", "font-size": 12 },
-        row.label,
+        fitLabel(row.label, layout.plotLeft - 14),
       ),
     );
+    inner.push(tooltip(row.label));
     if (row.x1 !== undefined && row.x2 !== undefined) {
       inner.push(`<line${attrsLine(row.x1, row.y, row.x2, row.y)} class="whisker" stroke="${colour}" stroke-width="2"/>`);
       inner.push(`<line${attrsLine(row.x1, row.y - 5, row.x1, row.y + 5)} class="cap" stroke="${colour}" stroke-width="2"/>`);

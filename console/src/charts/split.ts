@@ -5,7 +5,7 @@
 // `splitLayout` does the geometry (pure numbers, tested); `splitSvg` writes markup.
 import { formatCount, formatPercent } from "../format.js";
 import { linearScale, px, ticks } from "./scale.js";
-import { element, escapeXml, text, uniqueId } from "./svg.js";
+import { element, escapeXml, fitLabel, text, tooltip, uniqueId } from "./svg.js";
 
 /** One variant: its units and expected share (0..1). */
 export interface SplitRow {
@@ -61,7 +61,7 @@ function share(value: number): number {
 export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {}): SplitLayout {
   const width = options.width ?? 640;
   const rowHeight = options.rowHeight ?? 30;
-  const labelWidth = options.labelWidth ?? 130;
+  const labelWidth = options.labelWidth ?? 170;
   const valueWidth = options.valueWidth ?? 200;
   const plotLeft = labelWidth;
   const plotRight = Math.max(plotLeft + 40, width - valueWidth);
@@ -150,8 +150,9 @@ export function splitSvg(
     const inner = [
       text(
         { x: px(layout.plotLeft - 10), y: px(mid + 4), "text-anchor": "end", class: "row-label", "font-size": 12, fill: "#111827" },
-        row.control ? `${row.label} (control)` : row.label,
+        fitLabel(row.label, layout.plotLeft - 14, row.control ? " (control)" : ""),
       ),
+      tooltip(row.control ? `${row.label} (control)` : row.label),
       `<rect x="${px(layout.plotLeft)}" y="${px(row.y)}" width="${px(Math.max(0, row.barWidth))}" height="${px(row.barHeight)}" class="bar" fill="${barColour}" fill-opacity="0.85" rx="2"/>`,
       `<line x1="${px(row.expectedX)}" y1="${px(row.y - 4)}" x2="${px(row.expectedX)}" y2="${px(row.y + row.barHeight + 4)}" class="expected" stroke="#111827" stroke-width="2.5"/>`,
       text({ x: px(layout.plotRight + 10), y: px(mid + 4), class: "row-value", "font-size": 12, fill: "#374151" }, row.valueText),

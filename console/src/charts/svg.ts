@@ -40,3 +40,23 @@ export function uniqueId(prefix: string): string {
   nextId += 1;
   return `${prefix}-${nextId}`;
 }
+
+/** Width of one character of 12px system-ui text, generously: digits and most letters fit. */
+const CHAR_WIDTH_12PX = 6.5;
+
+/**
+ * A row label cut to what fits in `width` user units of 12px text, ending in "…" when cut.
+ * Labels are right-aligned against the plot, so an uncut long variant key (up to 64
+ * characters) would run off the SVG's left edge and lose its start.
+ */
+export function fitLabel(label: string, width: number, suffix = ""): string {
+  const room = Math.max(4, Math.floor(width / CHAR_WIDTH_12PX)) - suffix.length;
+  const chars = Array.from(label);
+  const fitted = chars.length <= room ? label : `${chars.slice(0, Math.max(1, room - 1)).join("")}…`;
+  return fitted + suffix;
+}
+
+/** A label's full text as a tooltip, for a label `fitLabel` may have cut. */
+export function tooltip(full: string): string {
+  return element("title", {}, escapeXml(full));
+}
