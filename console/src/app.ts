@@ -18,13 +18,25 @@ import { currentPrincipal, getToken, setPrincipal, signOut } from "./session.js"
 
 /** Starts the console in `root`. */
 export function startApp(root: HTMLElement): void {
-  const api = createApi(getToken);
   const header = h("header", { class: "app-header" });
   const view = h("main", { class: "app-main", id: "main", tabindex: "-1" });
   replaceChildren(root, h("a", { class: "skip-link", href: "#main" }, "Skip to content"), header, view);
 
   let generation = 0;
   let returnTo: Route | null = null;
+
+  // A token refused mid-session (revoked, expired) is forgotten at once, and the user is
+  // sent to sign in and then back to where they were.
+  const api = createApi(getToken, {
+    onRefused: () => {
+      if (!getToken()) return;
+      signOut();
+      const here = parseRoute(window.location.hash);
+      if (here.page !== "signin") returnTo = here;
+      refreshHeader();
+      navigate({ page: "signin" });
+    },
+  });
 
   const navigate = (route: Route): void => {
     const href = routeHref(route);

@@ -13,7 +13,7 @@ const url = process.env.VARY_LIVE_URL ?? "";
 const token = process.env.VARY_LIVE_TOKEN ?? "";
 
 describe.skipIf(!url || !token)("live control plane", () => {
-  const api = createApi(() => token, url);
+  const api = createApi(() => token, { baseUrl: url });
   const key = `console-live-${Date.now().toString(36)}`;
 
   it("says who the token belongs to", async () => {
@@ -22,7 +22,7 @@ describe.skipIf(!url || !token)("live control plane", () => {
   });
 
   it("maps a refused token to 'Token not accepted'", async () => {
-    const bad = createApi(() => "vary_nope_nope", url);
+    const bad = createApi(() => "vary_nope_nope", { baseUrl: url });
     const error = await bad.auth.whoAmI({}).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.Unauthenticated);
     expect(describeError(error).title).toBe("Token not accepted");

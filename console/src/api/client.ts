@@ -1,7 +1,7 @@
 // The API clients. The console is served by the control plane itself, so gRPC-Web goes to
 // the page's own origin (no CORS). Every call carries the session's token as a Bearer
 // credential; binary protobuf keeps messages identical to what the Rust services send.
-import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type Interceptor, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AnalysisService } from "../gen/vary/v1/analysis_pb.js";
 import { AuditService } from "../gen/vary/v1/audit_pb.js";
@@ -27,12 +27,38 @@ export function bearerAuth(token: () => string | null): Interceptor {
   };
 }
 
+/**
+ * Calls `onRefused` when the control plane answers UNAUTHENTICATED (the token was revoked
+ * or expired while signed in), then rethrows, so the page still shows the error. Without
+ * it the dead token would stay stored and every page would fail on its own.
+ */
+export function onUnauthenticated(onRefused: () => void): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (error) {
+      if (ConnectError.from(error).code === Code.Unauthenticated) onRefused();
+      throw error;
+    }
+  };
+}
+
+/** Options of `createApi`. */
+export interface ApiOptions {
+  /** The API's origin; the page's own by default. */
+  baseUrl?: string;
+  /** Runs when any call is refused as UNAUTHENTICATED. */
+  onRefused?: () => void;
+}
+
 /** Clients that authenticate with whatever `token` returns at call time. */
-export function createApi(token: () => string | null, baseUrl = window.location.origin): Api {
+export function createApi(token: () => string | null, options: ApiOptions = {}): Api {
+  const interceptors = [bearerAuth(token)];
+  if (options.onRefused) interceptors.unshift(onUnauthenticated(options.onRefused));
   const transport = createGrpcWebTransport({
-    baseUrl,
+    baseUrl: options.baseUrl ?? window.location.origin,
     useBinaryFormat: true,
-    interceptors: [bearerAuth(token)],
+    interceptors,
   });
   return {
     experiments: createClient(ExperimentService, transport),
