@@ -17,7 +17,7 @@ use super::results::compute_results;
 use crate::error::Error;
 use crate::lifecycle;
 use crate::metrics::{GuardrailMetrics, GuardrailOutcome};
-use crate::store::{Change, ExperimentFilter, Store};
+use crate::store::{Change, ExperimentFilter, NewAuditEvent, Store};
 
 /// The actor recorded on guardrail pauses and alerts.
 pub const GUARDRAIL_ACTOR: &str = "system:guardrail";
@@ -148,20 +148,21 @@ async fn act_on_breaches(
         let seen =
             (key.to_owned(), results.phase, check.metric_key.clone(), check.variant_key.clone());
         if alerted.insert(seen) {
-            let details = serde_json::json!({
-                "metric": check.metric_key,
-                "variant": check.variant_key,
-                "phase": results.phase,
-                "detail": check.detail,
-            });
             store
-                .record_audit_event(
-                    GUARDRAIL_ACTOR,
-                    "experiment.guardrail_alert",
-                    "experiment",
-                    key,
-                    &details,
-                )
+                .record_audit_event(&NewAuditEvent {
+                    actor: GUARDRAIL_ACTOR,
+                    action: "experiment.guardrail_alert",
+                    target_type: "experiment",
+                    target_key: key,
+                    before: None,
+                    after: serde_json::json!({
+                        "metric": check.metric_key,
+                        "variant": check.variant_key,
+                        "phase": results.phase,
+                        "detail": check.detail,
+                    }),
+                    revision: None,
+                })
                 .await?;
         }
     }

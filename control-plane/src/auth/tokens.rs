@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use time::OffsetDateTime;
-use tokio_postgres::{Row, Transaction, types::Json};
+use tokio_postgres::{Row, Transaction};
 use vary_proto::model::ValidationError;
 
 use super::{Principal, Role, token};
 use crate::error::Error;
-use crate::store::PageToken;
+use crate::store::{NewAuditEvent, PageToken};
 
 /// The actor recorded for the first admin token, made from the command line.
 pub const BOOTSTRAP_ACTOR: &str = "system:bootstrap";
@@ -298,20 +298,17 @@ async fn insert_token_audit(
     after: &TokenRecord,
     before: Option<&TokenRecord>,
 ) -> Result<(), Error> {
-    client
-        .execute(
-            "INSERT INTO audit_events (actor, action, target_type, target_key, before, after) \
-             VALUES ($1, $2, 'token', $3, $4, $5)",
-            &[
-                &actor,
-                &action,
-                &after.id,
-                &before.map(audit_json).map(Json),
-                &Json(audit_json(after)),
-            ],
-        )
-        .await?;
-    Ok(())
+    NewAuditEvent {
+        actor,
+        action,
+        target_type: "token",
+        target_key: &after.id,
+        before: before.map(audit_json),
+        after: audit_json(after),
+        revision: None,
+    }
+    .insert(client)
+    .await
 }
 
 /// What the audit log keeps of a token: never the secret or its hash.

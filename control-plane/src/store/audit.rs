@@ -2,30 +2,60 @@
 //! reading the log back.
 
 use time::OffsetDateTime;
-use tokio_postgres::types::Json;
+use tokio_postgres::{GenericClient, types::Json};
 
 use super::{PageToken, Store};
 use crate::error::Error;
 
-impl Store {
-    /// Appends one audit event about `target_key` of `target_type`.
-    pub async fn record_audit_event(
-        &self,
-        actor: &str,
-        action: &str,
-        target_type: &str,
-        target_key: &str,
-        details: &serde_json::Value,
-    ) -> Result<(), Error> {
-        let client = self.pool.get().await?;
+/// One audit event to append. [`NewAuditEvent::insert`] is the only code that writes the
+/// `audit_events` table: experiment changes, token changes and guardrail alerts all go
+/// through it, inside the transaction of the change they record when there is one.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent<'a> {
+    /// Who: the principal, or `system:…`.
+    pub actor: &'a str,
+    /// What: `experiment.start`, `token.revoke`, `guardrail.alert`…
+    pub action: &'a str,
+    /// To what kind of thing: `experiment`, `token`.
+    pub target_type: &'a str,
+    /// Which one.
+    pub target_key: &'a str,
+    /// Its state before, when the event changed it.
+    pub before: Option<serde_json::Value>,
+    /// Its state after, or the event's details.
+    pub after: serde_json::Value,
+    /// The config revision the change committed at, for experiment changes.
+    pub revision: Option<i64>,
+}
+
+impl NewAuditEvent<'_> {
+    /// Appends the event through `client` (a transaction, to commit with its change).
+    pub async fn insert(&self, client: &impl GenericClient) -> Result<(), Error> {
         client
             .execute(
-                "INSERT INTO audit_events (actor, action, target_type, target_key, after) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&actor, &action, &target_type, &target_key, &Json(details)],
+                "INSERT INTO audit_events \
+                 (actor, action, target_type, target_key, before, after, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &self.actor,
+                    &self.action,
+                    &self.target_type,
+                    &self.target_key,
+                    &self.before.as_ref().map(Json),
+                    &Json(&self.after),
+                    &self.revision,
+                ],
             )
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Appends one audit event that records no change of its own (a guardrail alert).
+    pub async fn record_audit_event(&self, event: &NewAuditEvent<'_>) -> Result<(), Error> {
+        let client = self.pool.get().await?;
+        event.insert(&**client).await
     }
 }
 

@@ -6,7 +6,7 @@ use tokio_postgres::{Transaction, types::Json};
 use vary_proto::model::{Action, Experiment, Status};
 
 use super::rows::{EXPERIMENT_COLUMNS, experiment_record};
-use super::{ExperimentRecord, Store};
+use super::{ExperimentRecord, NewAuditEvent, Store};
 use crate::error::Error;
 
 /// Postgres channel that carries the new revision (as text) after every commit.
@@ -187,19 +187,20 @@ async fn insert_audit(
     after: &Experiment,
     revision: i64,
 ) -> Result<(), Error> {
-    transaction
-        .execute(
-            "INSERT INTO audit_events (actor, action, target_type, target_key, before, after, revision) \
-             VALUES ($1, $2, 'experiment', $3, $4, $5, $6)",
-            &[
-                &change.actor,
-                &format!("experiment.{}", change.action.as_str()),
-                &change.key,
-                &before.map(Json),
-                &Json(after),
-                &revision,
-            ],
-        )
-        .await?;
-    Ok(())
+    let action = format!("experiment.{}", change.action.as_str());
+    let json = |experiment| {
+        serde_json::to_value(experiment)
+            .map_err(|error| Error::Internal(anyhow::Error::new(error).context("audit JSON")))
+    };
+    NewAuditEvent {
+        actor: change.actor,
+        action: &action,
+        target_type: "experiment",
+        target_key: change.key,
+        before: before.map(json).transpose()?,
+        after: json(after)?,
+        revision: Some(revision),
+    }
+    .insert(transaction)
+    .await
 }

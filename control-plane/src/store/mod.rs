@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 use time::OffsetDateTime;
 use vary_proto::model::Experiment;
 
-pub use audit::{AuditFilter, AuditRecord};
+pub use audit::{AuditFilter, AuditRecord, NewAuditEvent};
 pub use commit::{CONFIG_CHANNEL, Change};
 pub use page_token::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageQuery, PageToken, page_size};
 pub use read::ExperimentFilter;
