@@ -46,6 +46,7 @@ export function startApp(root: HTMLElement): void {
 
   const refreshHeader = (): void => drawHeader(header, parseRoute(window.location.hash), () => {
     signOut();
+    returnTo = null; // the next person to sign in starts afresh, not on this one's page
     refreshHeader();
     navigate({ page: "signin" });
   });
