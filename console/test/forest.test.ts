@@ -108,7 +108,9 @@ describe("forestSvg", () => {
   it("is an accessible image with a title and a description of the data", () => {
     expect(svg).toMatch(/^<svg[^>]* role="img"/);
     expect(svg).toContain('data-testid="forest-plot"');
-    expect(svg).toMatch(/<title id="forest-title-\d+">Relative lift of &lt;ctr&gt;<\/title>/);
+    const [titleId, descId] = /aria-labelledby="([^" ]+) ([^"]+)"/.exec(svg)?.slice(1) ?? [];
+    expect(svg).toContain(`<title id="${titleId}">Relative lift of &lt;ctr&gt;</title>`);
+    expect(svg).toContain(`<desc id="${descId}">Relative lift against control`);
     expect(svg).toContain("b: +5.0% [+1.0%, +9.0%], significant improvement.");
     expect(svg).toContain("c: −2.0% [−6.0%, +2.0%], not significant.");
   });

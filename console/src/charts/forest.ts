@@ -5,7 +5,7 @@
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
 import { formatSignedPercent } from "../format.js";
 import { ensureWidth, extent, linearScale, pad, px, ticks } from "./scale.js";
-import { element, escapeXml, fitLabel, text, tooltip, uniqueId } from "./svg.js";
+import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
 
 /** Which way of change is an improvement for the metric. */
 export type Direction = "increase" | "decrease";
@@ -159,8 +159,6 @@ export function forestSvg(
   options: ForestOptions = {},
 ): string {
   const layout = forestLayout(rows, direction, options);
-  const titleId = uniqueId("forest-title");
-  const descId = uniqueId("forest-desc");
   const goodWay = direction === "increase" ? "higher is better" : "lower is better";
   const description =
     rows.length === 0
@@ -175,8 +173,6 @@ export function forestSvg(
           .join(" ");
 
   const parts: string[] = [];
-  parts.push(element("title", { id: titleId }, escapeXml(labels.title)));
-  parts.push(element("desc", { id: descId }, escapeXml(description)));
 
   for (const tick of layout.ticks) {
     parts.push(
@@ -220,18 +216,14 @@ export function forestSvg(
     parts.push(element("g", { class: `forest-row tone-${row.tone}`, "data-variant": row.label, "data-tone": row.tone }, inner.join("")));
   }
 
-  return element(
-    "svg",
+  return chartSvg(
     {
-      xmlns: "http://www.w3.org/2000/svg",
-      viewBox: `0 0 ${px(layout.width)} ${px(layout.height)}`,
-      width: px(layout.width),
-      height: px(layout.height),
-      role: "img",
-      "aria-labelledby": `${titleId} ${descId}`,
-      class: "chart forest-plot",
-      "data-testid": labels.testId,
-      "font-family": "system-ui, sans-serif",
+      width: layout.width,
+      height: layout.height,
+      className: "forest-plot",
+      testId: labels.testId,
+      title: labels.title,
+      description,
     },
     parts.join(""),
   );

@@ -5,7 +5,7 @@
 // `splitLayout` does the geometry (pure numbers, tested); `splitSvg` writes markup.
 import { formatCount, formatPercent } from "../format.js";
 import { linearScale, px, ticks } from "./scale.js";
-import { element, escapeXml, fitLabel, text, tooltip, uniqueId } from "./svg.js";
+import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
 
 /** One variant: its units and expected share (0..1). */
 export interface SplitRow {
@@ -111,8 +111,6 @@ export function splitSvg(
   options: SplitOptions = {},
 ): string {
   const layout = splitLayout(rows, options);
-  const titleId = uniqueId("split-title");
-  const descId = uniqueId("split-desc");
   const barColour = labels.mismatch ? "#c4291c" : "#2563eb";
   const description =
     rows.length === 0
@@ -126,8 +124,6 @@ export function splitSvg(
           .join(" ");
 
   const parts: string[] = [];
-  parts.push(element("title", { id: titleId }, escapeXml(labels.title)));
-  parts.push(element("desc", { id: descId }, escapeXml(description)));
   // Legend.
   parts.push(`<rect x="${px(layout.plotLeft)}" y="4" width="12" height="10" fill="${barColour}" rx="2"/>`);
   parts.push(text({ x: px(layout.plotLeft + 18), y: 13, "font-size": 11, fill: "#374151" }, "observed share"));
@@ -163,18 +159,14 @@ export function splitSvg(
     `<line x1="${px(layout.plotLeft)}" y1="${px(layout.plotTop)}" x2="${px(layout.plotLeft)}" y2="${px(layout.plotBottom)}" stroke="#9ca3af" stroke-width="1"/>`,
   );
 
-  return element(
-    "svg",
+  return chartSvg(
     {
-      xmlns: "http://www.w3.org/2000/svg",
-      viewBox: `0 0 ${px(layout.width)} ${px(layout.height)}`,
-      width: px(layout.width),
-      height: px(layout.height),
-      role: "img",
-      "aria-labelledby": `${titleId} ${descId}`,
-      class: "chart units-chart",
-      "data-testid": labels.testId,
-      "font-family": "system-ui, sans-serif",
+      width: layout.width,
+      height: layout.height,
+      className: "units-chart",
+      testId: labels.testId,
+      title: labels.title,
+      description,
     },
     parts.join(""),
   );

@@ -1,5 +1,6 @@
 // Small helpers for writing SVG markup as strings. Every piece of text that can come from
 // data goes through `escapeXml`, so an experiment or variant named `<script>` stays text.
+import { px } from "./scale.js";
 
 /** Escapes the five XML special characters for text and attribute values. */
 export function escapeXml(text: string): string {
@@ -31,6 +32,48 @@ export function element(
 /** A text element: the text is escaped. */
 export function text(attributes: Record<string, string | number | undefined>, content: string): string {
   return element("text", attributes, escapeXml(content));
+}
+
+/** What every chart's outer `<svg>` says about itself. */
+export interface ChartFrame {
+  /** Size in user units (also the rendered size in pixels). */
+  width: number;
+  height: number;
+  /** CSS class besides `chart`. */
+  className: string;
+  /** `data-testid`, for end-to-end tests. */
+  testId?: string;
+  /** Short name, read first by screen readers and shown as a tooltip. */
+  title: string;
+  /** The data in words: what a screen reader says instead of the picture. */
+  description: string;
+}
+
+/**
+ * The chart's `<svg>` around `body` (already-safe markup): `role="img"` labelled by a
+ * `<title>` and a `<desc>` with document-unique ids, so every chart is readable without
+ * seeing it.
+ */
+export function chartSvg(frame: ChartFrame, body: string): string {
+  const titleId = uniqueId(`${frame.className}-title`);
+  const descId = uniqueId(`${frame.className}-desc`);
+  return element(
+    "svg",
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      viewBox: `0 0 ${px(frame.width)} ${px(frame.height)}`,
+      width: px(frame.width),
+      height: px(frame.height),
+      role: "img",
+      "aria-labelledby": `${titleId} ${descId}`,
+      class: `chart ${frame.className}`,
+      "data-testid": frame.testId,
+      "font-family": "system-ui, sans-serif",
+    },
+    element("title", { id: titleId }, escapeXml(frame.title)) +
+      element("desc", { id: descId }, escapeXml(frame.description)) +
+      body,
+  );
 }
 
 let nextId = 0;
