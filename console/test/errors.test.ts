@@ -16,7 +16,7 @@ describe("describeError", () => {
     );
     expect(precondition.title).toBe("Not possible right now");
     expect(precondition.detail).toBe("cannot pause an experiment in status DRAFT");
-    expect(describeError(new ConnectError("stale", Code.Aborted)).title).toBe("Changed by someone else");
+    expect(describeError(new ConnectError("stale", Code.Aborted)).title).toBe("Conflicting change");
   });
   it("has a headline for every code", () => {
     for (const code of Object.values(Code).filter((c): c is Code => typeof c === "number")) {

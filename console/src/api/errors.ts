@@ -29,8 +29,9 @@ const HEADLINES: Partial<Record<Code, { title: string; hint: string }>> = {
     hint: "The experiment's current state does not allow this change.",
   },
   [Code.Aborted]: {
-    title: "Changed by someone else",
-    hint: "The experiment changed since this page loaded. Reload, review and try again.",
+    title: "Conflicting change",
+    // Both a stale base version and a database conflict between two writers are ABORTED.
+    hint: "The experiment changed since this page loaded, or another change collided with this one. Reload, review and try again.",
   },
   [Code.NotFound]: {
     title: "Not found",
