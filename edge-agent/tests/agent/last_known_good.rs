@@ -59,8 +59,7 @@ async fn a_newer_snapshot_from_the_control_plane_wins_over_the_file() {
     lkg::write(state.path(), &snapshot(12, "reco", 3), an_hour_ago()).expect("write file");
     let agent = Agent::start(&control_plane.endpoint(), state.path()).await;
     let mut stream = control_plane.next_stream().await;
-    stream.send_snapshot(snapshot(15, "reco", 4)).await;
-    assert_eq!(stream.expect_ack().await, 15);
+    stream.send_snapshot_expect_ack(snapshot(15, "reco", 4)).await;
     assert_eq!(agent.assign("u1").await.expect("assign").revision, 15);
     assert_eq!(lkg::read(state.path()).expect("read").expect("file").snapshot.revision, 15);
     agent.stop().await;
@@ -96,8 +95,7 @@ async fn an_applied_snapshot_survives_a_restart_while_the_control_plane_is_down(
     let state = tempfile::tempdir().expect("tempdir");
     let agent = Agent::start(&control_plane.endpoint(), state.path()).await;
     let mut stream = control_plane.next_stream().await;
-    stream.send_snapshot(snapshot(21, "reco", 5)).await;
-    assert_eq!(stream.expect_ack().await, 21);
+    stream.send_snapshot_expect_ack(snapshot(21, "reco", 5)).await;
     agent.stop().await;
     control_plane.stop().await;
 

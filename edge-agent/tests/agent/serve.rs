@@ -3,38 +3,29 @@
 use tonic::Code;
 use vary_proto::pb;
 
-use crate::support::{Agent, FakeControlPlane, FakeStream, snapshot};
+use crate::support::{Followed, snapshot};
 
-/// An agent serving revision 3, and its stream (kept open by the caller).
-async fn serving_agent(
-    control_plane: &mut FakeControlPlane,
-    state: &std::path::Path,
-) -> (Agent, FakeStream) {
-    let agent = Agent::start(&control_plane.endpoint(), state).await;
-    let mut stream = control_plane.next_stream().await;
-    stream.send_snapshot(snapshot(3, "reco", 1)).await;
-    assert_eq!(stream.expect_ack().await, 3);
-    (agent, stream)
+/// An agent serving revision 3 (its stream kept open as long as the result lives).
+async fn serving_agent() -> Followed {
+    let mut t = Followed::start().await;
+    t.stream.send_snapshot_expect_ack(snapshot(3, "reco", 1)).await;
+    t
 }
 
 #[tokio::test]
 async fn an_oversized_user_id_is_invalid_and_names_its_field() {
-    let mut control_plane = FakeControlPlane::start().await;
-    let state = tempfile::tempdir().expect("tempdir");
-    let (agent, _stream) = serving_agent(&mut control_plane, state.path()).await;
-    let status = agent.assign(&"u".repeat(257)).await.expect_err("too long");
+    let t = serving_agent().await;
+    let status = t.agent.assign(&"u".repeat(257)).await.expect_err("too long");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("user_id: "), "{}", status.message());
-    agent.assign(&"u".repeat(256)).await.expect("256 bytes fit");
-    agent.stop().await;
+    t.agent.assign(&"u".repeat(256)).await.expect("256 bytes fit");
+    t.agent.stop().await;
 }
 
 #[tokio::test]
 async fn explain_says_why_each_experiment_did_or_did_not_assign() {
-    let mut control_plane = FakeControlPlane::start().await;
-    let state = tempfile::tempdir().expect("tempdir");
-    let (agent, _stream) = serving_agent(&mut control_plane, state.path()).await;
-    let mut client = agent.client().await;
+    let t = serving_agent().await;
+    let mut client = t.agent.client().await;
     let explain = |placement: &str| pb::ExplainRequest {
         user_id: "u123".into(),
         context: Some(pb::AssignmentContext { placement: placement.into(), ..Default::default() }),
@@ -55,5 +46,5 @@ async fn explain_says_why_each_experiment_did_or_did_not_assign() {
     assert_eq!(entry.outcome(), pb::ExplanationOutcome::NotInPlacement);
     assert!(entry.detail.contains("pdp"), "{}", entry.detail);
     assert!(entry.variant_key.is_empty());
-    agent.stop().await;
+    t.agent.stop().await;
 }

@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, path::Path, pin::Pin, time::Duration};
 
 use futures::Stream;
+use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_util::sync::CancellationToken;
@@ -161,6 +162,27 @@ impl FakeStream {
         }
     }
 
+    /// Sends `snapshot` and asserts the agent ACKs exactly its revision: the step most
+    /// tests take to get an agent serving something before checking what they are about.
+    pub(crate) async fn send_snapshot_expect_ack(&mut self, snapshot: pb::ConfigSnapshot) {
+        let revision = snapshot.revision;
+        self.send_snapshot(snapshot).await;
+        assert_eq!(self.expect_ack().await, revision, "the agent ACKs revision {revision}");
+    }
+
+    /// Sends `snapshot` and returns the NACK the agent must answer with, so the test can
+    /// check its revision and the field path its error names.
+    pub(crate) async fn send_snapshot_expect_nack(
+        &mut self,
+        snapshot: pb::ConfigSnapshot,
+    ) -> pb::ConfigNack {
+        self.send_snapshot(snapshot).await;
+        match self.next_request().await {
+            Some(watch_request::Kind::Nack(nack)) => nack,
+            other => panic!("expected a NACK, got {other:?}"),
+        }
+    }
+
     /// Ends the stream cleanly (status OK), as at the control plane's maximum stream age.
     pub(crate) fn close(self) {}
 }
@@ -245,6 +267,37 @@ impl Agent {
             Ok(result) => result.expect("agent ran cleanly"),
             Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
         }
+    }
+}
+
+/// Where most Watch tests start: a fake control plane, an agent following it from a fresh
+/// state directory, and the first stream that agent opened (its hello not yet checked).
+#[derive(Debug)]
+pub(crate) struct Followed {
+    /// The fake control plane; ask it for the agent's next stream after a reconnect.
+    pub(crate) control_plane: FakeControlPlane,
+    /// The agent's state directory; held here because dropping it deletes it.
+    pub(crate) state: TempDir,
+    /// The agent under test.
+    pub(crate) agent: Agent,
+    /// The first Watch stream the agent opened.
+    pub(crate) stream: FakeStream,
+}
+
+impl Followed {
+    /// An agent with [`test_config`] and no hooks.
+    pub(crate) async fn start() -> Self {
+        Self::start_with(|config| config, Hooks::default()).await
+    }
+
+    /// An agent whose [`test_config`] `configure` adjusts, with `hooks`.
+    pub(crate) async fn start_with(configure: impl FnOnce(Config) -> Config, hooks: Hooks) -> Self {
+        let mut control_plane = FakeControlPlane::start().await;
+        let state = tempfile::tempdir().expect("tempdir");
+        let config = configure(test_config(&control_plane.endpoint(), state.path()));
+        let agent = Agent::start_with(config, hooks).await;
+        let stream = control_plane.next_stream().await;
+        Self { control_plane, state, agent, stream }
     }
 }
 
