@@ -84,19 +84,39 @@ pub fn guarded_spec(name: &str, action: pb::GuardrailAction) -> pb::ExperimentSp
     guarded
 }
 
+/// Creates `key` as a draft with `spec` and no change note, for tests whose subject
+/// comes after the create (its response is checked where it is the subject).
+pub async fn create(
+    client: &mut ExperimentServiceClient<AuthedChannel>,
+    key: &str,
+    spec: pb::ExperimentSpec,
+) {
+    client
+        .create_experiment(pb::CreateExperimentRequest {
+            key: key.to_owned(),
+            spec: Some(spec),
+            change_note: String::new(),
+        })
+        .await
+        .expect("create");
+}
+
 /// Creates `key` with [`spec`] and starts it; the config revision of the start.
 pub async fn create_and_start(
     client: &mut ExperimentServiceClient<AuthedChannel>,
     key: &str,
 ) -> i64 {
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.to_owned(),
-            spec: Some(spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
+    create_and_start_with(client, key, spec(key)).await
+}
+
+/// Creates `key` with `spec` and starts it; the config revision of the start (which
+/// agents must reach before they assign it).
+pub async fn create_and_start_with(
+    client: &mut ExperimentServiceClient<AuthedChannel>,
+    key: &str,
+    spec: pb::ExperimentSpec,
+) -> i64 {
+    create(client, key, spec).await;
     client
         .start_experiment(pb::StartExperimentRequest {
             key: key.to_owned(),
@@ -108,4 +128,18 @@ pub async fn create_and_start(
         .experiment
         .expect("experiment")
         .revision
+}
+
+/// The current state of `key` as GetExperiment returns it; the key must exist.
+pub async fn current(
+    client: &mut ExperimentServiceClient<AuthedChannel>,
+    key: &str,
+) -> pb::Experiment {
+    client
+        .get_experiment(pb::GetExperimentRequest { key: key.to_owned() })
+        .await
+        .expect("get")
+        .into_inner()
+        .experiment
+        .expect("experiment")
 }

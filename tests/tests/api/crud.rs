@@ -26,13 +26,7 @@ async fn created_experiment_reads_back_as_draft_version_one_with_its_spec() {
     assert_eq!(created.spec.as_ref(), Some(&spec));
     assert!(created.revision >= 1);
 
-    let fetched = client
-        .get_experiment(pb::GetExperimentRequest { key: "reco_ymal_v1".into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .experiment
-        .expect("experiment");
+    let fetched = fixtures::current(&mut client, "reco_ymal_v1").await;
     assert_eq!(fetched, created);
     server.stop().await.expect("clean stop");
 }
@@ -86,14 +80,7 @@ async fn update_with_the_current_base_version_writes_the_next_version() {
     let server = TestControlPlane::start().await.expect("control plane");
     let mut client = server.experiments().await.expect("client");
     let mut spec = fixtures::spec("Weights");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: "w".into(),
-            spec: Some(spec.clone()),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
+    fixtures::create(&mut client, "w", spec.clone()).await;
     spec.variants[1].weight = 10.0;
     spec.variants[0].weight = 90.0;
     let updated = client
@@ -117,14 +104,7 @@ async fn update_from_a_stale_base_version_is_aborted_and_changes_nothing() {
     let server = TestControlPlane::start().await.expect("control plane");
     let mut client = server.experiments().await.expect("client");
     let spec = fixtures::spec("Stale");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: "stale".into(),
-            spec: Some(spec.clone()),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
+    fixtures::create(&mut client, "stale", spec.clone()).await;
     let update = |base_version, name: &str| pb::UpdateExperimentRequest {
         key: "stale".into(),
         base_version,
@@ -137,13 +117,7 @@ async fn update_from_a_stale_base_version_is_aborted_and_changes_nothing() {
         Code::Aborted,
         &["version 2", "base_version 1"],
     );
-    let current = client
-        .get_experiment(pb::GetExperimentRequest { key: "stale".into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .experiment
-        .expect("experiment");
+    let current = fixtures::current(&mut client, "stale").await;
     assert_eq!(current.version, 2);
     assert_eq!(current.spec.expect("spec").name, "Second");
 }
@@ -153,14 +127,7 @@ async fn of_concurrent_updates_from_one_base_version_exactly_one_wins() {
     let server = TestControlPlane::start().await.expect("control plane");
     let mut client = server.experiments().await.expect("client");
     let spec = fixtures::spec("Race");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: "race".into(),
-            spec: Some(spec.clone()),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
+    fixtures::create(&mut client, "race", spec.clone()).await;
     let attempts = (0..8).map(|writer| {
         let mut client = client.clone();
         let spec = pb::ExperimentSpec { name: format!("Writer {writer}"), ..spec.clone() };
@@ -184,12 +151,6 @@ async fn of_concurrent_updates_from_one_base_version_exactly_one_wins() {
         }
     }
     assert_eq!(winners, 1);
-    let current = client
-        .get_experiment(pb::GetExperimentRequest { key: "race".into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .experiment
-        .expect("experiment");
+    let current = fixtures::current(&mut client, "race").await;
     assert_eq!(current.version, 2);
 }

@@ -6,24 +6,11 @@ use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until, fixtur
 
 use crate::ingest::{exposure, ids, ingest, outcome};
 
+/// Creates and starts `key` with a bounce-rate guardrail taking `action`; the revision
+/// of the start.
 async fn start(server: &TestControlPlane, key: &str, action: pb::GuardrailAction) -> i64 {
     let mut client = server.experiments().await.expect("client");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.into(),
-            spec: Some(fixtures::guarded_spec(key, action)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    client
-        .start_experiment(pb::StartExperimentRequest { key: key.into(), ..Default::default() })
-        .await
-        .expect("start")
-        .into_inner()
-        .experiment
-        .expect("experiment")
-        .revision
+    fixtures::create_and_start_with(&mut client, key, fixtures::guarded_spec(key, action)).await
 }
 
 /// 1,000 units per arm; 10% of control and 30% of treatment bounce.
@@ -56,13 +43,7 @@ async fn plant_bounces(server: &TestControlPlane, key: &str) {
 
 async fn status_of(server: &TestControlPlane, key: &str) -> pb::Experiment {
     let mut client = server.experiments().await.expect("client");
-    client
-        .get_experiment(pb::GetExperimentRequest { key: key.into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .experiment
-        .expect("experiment")
+    fixtures::current(&mut client, key).await
 }
 
 #[tokio::test]

@@ -1,21 +1,11 @@
 use tonic::Code;
-use vary_proto::pb::{self, experiment_service_client::ExperimentServiceClient};
-use vary_tests::{TestControlPlane, auth::AuthedChannel, fixtures};
+use vary_proto::pb;
+use vary_tests::{
+    TestControlPlane,
+    fixtures::{self, create},
+};
 
 use crate::assert_status;
-
-type Client = ExperimentServiceClient<AuthedChannel>;
-
-async fn create(client: &mut Client, key: &str, spec: pb::ExperimentSpec) {
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.into(),
-            spec: Some(spec),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-}
 
 fn status_of(experiment: Option<pb::Experiment>) -> (i64, pb::ExperimentStatus) {
     let experiment = experiment.expect("experiment");

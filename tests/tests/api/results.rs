@@ -10,18 +10,7 @@ use crate::ingest::{exposure, ids, ingest, outcome};
 /// a time just after the start, when exposures may begin.
 async fn running_experiment(server: &TestControlPlane, key: &str) -> OffsetDateTime {
     let mut client = server.experiments().await.expect("client");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: key.into(),
-            spec: Some(fixtures::spec(key)),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    client
-        .start_experiment(pb::StartExperimentRequest { key: key.into(), ..Default::default() })
-        .await
-        .expect("start");
+    fixtures::create_and_start(&mut client, key).await;
     OffsetDateTime::now_utc() + Duration::seconds(1)
 }
 
