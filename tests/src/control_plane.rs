@@ -136,15 +136,8 @@ impl TestControlPlane {
         let mut config = config;
         customize(&mut config);
         let client_tls = config.tls_cert.is_some().then(ClientTlsConfig::new);
-        let metrics_listener = match config.metrics_addr.0 {
-            Some(metrics_addr) => Some(
-                TcpListener::bind(metrics_addr)
-                    .await
-                    .with_context(|| format!("bind {metrics_addr}"))?,
-            ),
-            None => None,
-        };
-        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let (metrics_listener, metrics_addr) =
+            crate::metrics_listener::bind(config.metrics_addr.0).await?;
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
         let task = tokio::spawn(vary_control_plane::run_with_metrics_listener(

@@ -100,15 +100,8 @@ impl TestEdgeAgent {
         // Bind before spawning, so the address is known and connections queue up.
         let listener = TcpListener::bind("127.0.0.1:0").await.context("bind a free port")?;
         let addr = listener.local_addr()?;
-        let metrics_listener = match config.metrics_addr.0 {
-            Some(metrics_addr) => Some(
-                TcpListener::bind(metrics_addr)
-                    .await
-                    .with_context(|| format!("bind {metrics_addr}"))?,
-            ),
-            None => None,
-        };
-        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let (metrics_listener, metrics_addr) =
+            crate::metrics_listener::bind(config.metrics_addr.0).await?;
         let shutdown = CancellationToken::new();
         let stopped = shutdown.clone();
         let task = tokio::spawn(vary_edge_agent::run_with_metrics_listener(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod control_plane;
 pub mod edge_agent;
 pub mod fixtures;
+mod metrics_listener;
 pub mod pki;
 pub mod postgres;
 pub mod scrape;
