@@ -130,6 +130,27 @@ pub async fn create_and_start_with(
         .revision
 }
 
+/// Sets `key`'s allocation to `allocation_bps`; the config revision of that change, which
+/// is how distribution tests make a new revision of an experiment already running.
+pub async fn ramp(
+    client: &mut ExperimentServiceClient<AuthedChannel>,
+    key: &str,
+    allocation_bps: u32,
+) -> i64 {
+    client
+        .set_experiment_allocation(pb::SetExperimentAllocationRequest {
+            key: key.to_owned(),
+            allocation_bps,
+            change_note: String::new(),
+        })
+        .await
+        .expect("ramp")
+        .into_inner()
+        .experiment
+        .expect("experiment")
+        .revision
+}
+
 /// The current state of `key` as GetExperiment returns it; the key must exist.
 pub async fn current(
     client: &mut ExperimentServiceClient<AuthedChannel>,

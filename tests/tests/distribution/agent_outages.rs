@@ -17,7 +17,7 @@ use vary_edge_agent::Hooks;
 use vary_proto::pb::{self, fleet_service_client::FleetServiceClient};
 use vary_tests::{TestControlPlane, TestEdgeAgent, edge_agent::wait_until};
 
-use vary_tests::fixtures::create_and_start;
+use vary_tests::fixtures::{create_and_start, ramp};
 
 const KEY: &str = "reco_outage";
 
@@ -178,29 +178,20 @@ async fn an_invalid_snapshot_injected_by_a_test_hook_is_nacked_and_the_old_one_k
     agent.wait_for_revision(good).await.expect("good revision");
 
     poisoned_from.store(good + 1, Ordering::SeqCst);
-    let ramped = experiments
-        .set_experiment_allocation(pb::SetExperimentAllocationRequest {
-            key: KEY.to_owned(),
-            allocation_bps: 5_000,
-            change_note: String::new(),
-        })
-        .await
-        .expect("ramp")
-        .into_inner()
-        .experiment
-        .expect("experiment");
+    let ramped = ramp(&mut experiments, KEY, 5_000).await;
     let mut fleet = FleetServiceClient::new(control_plane.channel().await.expect("channel"));
-    let rejected = wait_until(Duration::from_secs(30), || {
-        let mut fleet = fleet.clone();
-        async move {
-            fleet.list_agents(pb::ListAgentsRequest::default()).await.is_ok_and(|listed| {
-                listed.into_inner().agents.iter().any(|listed| {
-                    listed.agent_id == "hooked" && listed.rejected_revision == ramped.revision
+    let rejected =
+        wait_until(Duration::from_secs(30), || {
+            let mut fleet = fleet.clone();
+            async move {
+                fleet.list_agents(pb::ListAgentsRequest::default()).await.is_ok_and(|listed| {
+                    listed.into_inner().agents.iter().any(|listed| {
+                        listed.agent_id == "hooked" && listed.rejected_revision == ramped
+                    })
                 })
-            })
-        }
-    })
-    .await;
+            }
+        })
+        .await;
     let listed = fleet.list_agents(pb::ListAgentsRequest::default()).await.expect("list");
     assert!(rejected.is_ok(), "no NACK recorded: {:?}", listed.get_ref());
     let hooked = listed.get_ref().agents.iter().find(|listed| listed.agent_id == "hooked");
@@ -212,18 +203,8 @@ async fn an_invalid_snapshot_injected_by_a_test_hook_is_nacked_and_the_old_one_k
 
     // The next good revision is applied as usual.
     poisoned_from.store(i64::MAX, Ordering::SeqCst);
-    let ramped_again = experiments
-        .set_experiment_allocation(pb::SetExperimentAllocationRequest {
-            key: KEY.to_owned(),
-            allocation_bps: 10_000,
-            change_note: String::new(),
-        })
-        .await
-        .expect("ramp")
-        .into_inner()
-        .experiment
-        .expect("experiment");
-    agent.wait_for_revision(ramped_again.revision).await.expect("next good revision");
+    let ramped_again = ramp(&mut experiments, KEY, 10_000).await;
+    agent.wait_for_revision(ramped_again).await.expect("next good revision");
     agent.stop().await.expect("agent stops cleanly");
     control_plane.stop().await.expect("control plane stops cleanly");
 }

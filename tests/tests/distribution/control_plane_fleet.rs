@@ -26,7 +26,7 @@ async fn wait_for_fleet(
 
 async fn commit_change(server: &TestControlPlane, key: &str, allocation: Option<u32>) -> i64 {
     let mut client = server.experiments().await.expect("client");
-    let experiment = match allocation {
+    match allocation {
         None => {
             client
                 .create_experiment(pb::CreateExperimentRequest {
@@ -38,21 +38,11 @@ async fn commit_change(server: &TestControlPlane, key: &str, allocation: Option<
                 .expect("create")
                 .into_inner()
                 .experiment
+                .expect("experiment")
+                .revision
         }
-        Some(allocation_bps) => {
-            client
-                .set_experiment_allocation(pb::SetExperimentAllocationRequest {
-                    key: key.into(),
-                    allocation_bps,
-                    change_note: String::new(),
-                })
-                .await
-                .expect("ramp")
-                .into_inner()
-                .experiment
-        }
-    };
-    experiment.expect("experiment").revision
+        Some(allocation_bps) => fixtures::ramp(&mut client, key, allocation_bps).await,
+    }
 }
 
 #[tokio::test]

@@ -83,39 +83,13 @@ async fn a_slow_agent_skips_intermediate_revisions_but_never_goes_backwards() {
     spec.overrides =
         (0..10_000).map(|unit| (format!("qa-unit-{unit:05}"), "treatment".to_owned())).collect();
     let mut client = server.experiments().await.expect("client");
-    client
-        .create_experiment(pb::CreateExperimentRequest {
-            key: "ramped".into(),
-            spec: Some(spec),
-            change_note: String::new(),
-        })
-        .await
-        .expect("create");
-    let start = client
-        .start_experiment(pb::StartExperimentRequest { key: "ramped".into(), ..Default::default() })
-        .await
-        .expect("start")
-        .into_inner()
-        .experiment
-        .expect("experiment")
-        .revision;
+    let start = fixtures::create_and_start_with(&mut client, "ramped", spec).await;
     let mut watch = WatchClient::connect(server.endpoint(), "slow-agent", 0).await.expect("watch");
     assert_eq!(watch.snapshot_at_least(start).await.expect("initial").revision, start);
 
     let mut head = start;
     for allocation in (1..=30).map(|step| step * 100) {
-        head = client
-            .set_experiment_allocation(pb::SetExperimentAllocationRequest {
-                key: "ramped".into(),
-                allocation_bps: allocation,
-                change_note: String::new(),
-            })
-            .await
-            .expect("ramp")
-            .into_inner()
-            .experiment
-            .expect("experiment")
-            .revision;
+        head = fixtures::ramp(&mut client, "ramped", allocation).await;
     }
     let mut received = Vec::new();
     loop {
