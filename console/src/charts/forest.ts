@@ -4,7 +4,7 @@
 //
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
 import { formatSignedPercent } from "../format.js";
-import { ensureWidth, extent, linearScale, pad, px, ticks } from "./scale.js";
+import { type RowChartOptions, ensureWidth, extent, linearScale, pad, px, rowFrame, ticks } from "./scale.js";
 import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
 
 /** Which way of change is an improvement for the metric. */
@@ -45,12 +45,7 @@ export function effectTone(
 }
 
 /** Sizes of the plot, in SVG user units. */
-export interface ForestOptions {
-  width?: number;
-  rowHeight?: number;
-  labelWidth?: number;
-  valueWidth?: number;
-}
+export type ForestOptions = RowChartOptions;
 
 /** A placed row: x positions are undefined where the value is missing. */
 export interface PlacedForestRow {
@@ -98,15 +93,12 @@ export function forestLayout(
   direction: Direction,
   options: ForestOptions = {},
 ): ForestLayout {
-  const width = options.width ?? 640;
-  const rowHeight = options.rowHeight ?? 30;
-  const labelWidth = options.labelWidth ?? 150;
-  const valueWidth = options.valueWidth ?? 170;
-  const plotLeft = labelWidth;
-  const plotRight = Math.max(plotLeft + 40, width - valueWidth);
-  const plotTop = TOP;
-  const plotBottom = plotTop + Math.max(1, rows.length) * rowHeight;
-  const height = plotBottom + AXIS;
+  const { width, height, rowHeight, plotLeft, plotRight, plotTop, plotBottom } = rowFrame(rows.length, options, {
+    labelWidth: 150,
+    valueWidth: 170,
+    top: TOP,
+    axis: AXIS,
+  });
 
   const values = [0];
   for (const row of rows) {

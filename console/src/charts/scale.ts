@@ -74,3 +74,41 @@ export function px(value: number): string {
   const rounded = Math.round(value * 100) / 100;
   return String(Object.is(rounded, -0) ? 0 : rounded);
 }
+
+/** Sizes of a chart with one row per item: labels left, values right, the plot between. */
+export interface RowChartOptions {
+  width?: number;
+  rowHeight?: number;
+  labelWidth?: number;
+  valueWidth?: number;
+}
+
+/** Where such a chart draws, in user units. */
+export interface RowFrame {
+  width: number;
+  height: number;
+  rowHeight: number;
+  plotLeft: number;
+  plotRight: number;
+  plotTop: number;
+  plotBottom: number;
+}
+
+/**
+ * The frame of a chart of `rowCount` rows (at least one row high, so an empty chart still
+ * has a plot), with `top` above the rows and `axis` below them, and the plot at least 40
+ * units wide however narrow the chart.
+ */
+export function rowFrame(
+  rowCount: number,
+  options: RowChartOptions,
+  defaults: { labelWidth: number; valueWidth: number; top: number; axis: number },
+): RowFrame {
+  const width = options.width ?? 640;
+  const rowHeight = options.rowHeight ?? 30;
+  const plotLeft = options.labelWidth ?? defaults.labelWidth;
+  const plotRight = Math.max(plotLeft + 40, width - (options.valueWidth ?? defaults.valueWidth));
+  const plotTop = defaults.top;
+  const plotBottom = plotTop + Math.max(1, rowCount) * rowHeight;
+  return { width, height: plotBottom + defaults.axis, rowHeight, plotLeft, plotRight, plotTop, plotBottom };
+}

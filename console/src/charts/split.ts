@@ -4,7 +4,7 @@
 //
 // `splitLayout` does the geometry (pure numbers, tested); `splitSvg` writes markup.
 import { formatCount, formatPercent } from "../format.js";
-import { linearScale, px, ticks } from "./scale.js";
+import { type RowChartOptions, linearScale, px, rowFrame, ticks } from "./scale.js";
 import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
 
 /** One variant: its units and expected share (0..1). */
@@ -16,12 +16,7 @@ export interface SplitRow {
 }
 
 /** Sizes of the chart, in SVG user units. */
-export interface SplitOptions {
-  width?: number;
-  rowHeight?: number;
-  labelWidth?: number;
-  valueWidth?: number;
-}
+export type SplitOptions = RowChartOptions;
 
 /** A placed variant. */
 export interface PlacedSplitRow {
@@ -59,14 +54,12 @@ function share(value: number): number {
 
 /** Places the bars; the axis runs from 0 to a little past the largest share (at most 100%). */
 export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {}): SplitLayout {
-  const width = options.width ?? 640;
-  const rowHeight = options.rowHeight ?? 30;
-  const labelWidth = options.labelWidth ?? 170;
-  const valueWidth = options.valueWidth ?? 200;
-  const plotLeft = labelWidth;
-  const plotRight = Math.max(plotLeft + 40, width - valueWidth);
-  const plotTop = TOP;
-  const plotBottom = plotTop + Math.max(1, rows.length) * rowHeight;
+  const { width, height, rowHeight, plotLeft, plotRight, plotTop, plotBottom } = rowFrame(rows.length, options, {
+    labelWidth: 170,
+    valueWidth: 200,
+    top: TOP,
+    axis: AXIS,
+  });
 
   const total = rows.reduce((sum, r) => sum + share(r.units), 0);
   const observed = rows.map((r) => (total > 0 ? share(r.units) / total : 0));
@@ -78,7 +71,7 @@ export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {
 
   return {
     width,
-    height: plotBottom + AXIS,
+    height,
     plotLeft,
     plotRight,
     plotTop,
