@@ -93,12 +93,13 @@ export function forestLayout(
   direction: Direction,
   options: ForestOptions = {},
 ): ForestLayout {
-  const { width, height, rowHeight, plotLeft, plotRight, plotTop, plotBottom } = rowFrame(rows.length, options, {
+  const frame = rowFrame(rows.length, options, {
     labelWidth: 150,
     valueWidth: 170,
     top: TOP,
     axis: AXIS,
   });
+  const { rowHeight, plotLeft, plotRight, plotTop } = frame;
 
   const values = [0];
   for (const row of rows) {
@@ -111,12 +112,7 @@ export function forestLayout(
   const decimals = tickDecimals(step);
 
   return {
-    width,
-    height,
-    plotLeft,
-    plotRight,
-    plotTop,
-    plotBottom,
+    ...frame,
     domain,
     zeroX: x(0),
     ticks: tickValues.map((t) => ({ x: x(t), label: formatSignedPercent(t, decimals) })),

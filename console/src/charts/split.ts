@@ -54,12 +54,13 @@ function share(value: number): number {
 
 /** Places the bars; the axis runs from 0 to a little past the largest share (at most 100%). */
 export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {}): SplitLayout {
-  const { width, height, rowHeight, plotLeft, plotRight, plotTop, plotBottom } = rowFrame(rows.length, options, {
+  const frame = rowFrame(rows.length, options, {
     labelWidth: 170,
     valueWidth: 200,
     top: TOP,
     axis: AXIS,
   });
+  const { rowHeight, plotLeft, plotRight, plotTop } = frame;
 
   const total = rows.reduce((sum, r) => sum + share(r.units), 0);
   const observed = rows.map((r) => (total > 0 ? share(r.units) / total : 0));
@@ -70,12 +71,7 @@ export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {
   const barHeight = Math.max(4, rowHeight * 0.6);
 
   return {
-    width,
-    height,
-    plotLeft,
-    plotRight,
-    plotTop,
-    plotBottom,
+    ...frame,
     total,
     ticks: ticks([0, top], 4).map((t) => ({ x: x(t), label: formatPercent(t, t * 100 < 1 && t > 0 ? 1 : 0) })),
     rows: rows.map((row, i) => {
