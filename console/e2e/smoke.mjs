@@ -120,14 +120,19 @@ try {
   await browser.close();
 }
 
-/** Waits until `locator`'s text matches `expected` (a string is matched exactly). */
+/**
+ * Waits until `locator` shows `expected` (a string must be the whole text): Playwright
+ * re-checks on every DOM change, up to the page's default timeout.
+ */
 async function expectText(locator, expected) {
-  const deadline = Date.now() + timeout;
-  let seen = "";
-  while (Date.now() < deadline) {
-    seen = (await locator.innerText().catch(() => "")).trim();
-    if (typeof expected === "string" ? seen === expected : expected.test(seen)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const pattern =
+    typeof expected === "string"
+      ? new RegExp(`^\\s*${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`)
+      : expected;
+  try {
+    await locator.filter({ hasText: pattern }).waitFor();
+  } catch {
+    const seen = await locator.innerText().catch(() => "");
+    throw new Error(`expected ${pattern} but the page shows ${JSON.stringify(seen.trim())}`);
   }
-  throw new Error(`expected ${expected} but the page shows ${JSON.stringify(seen)}`);
 }
