@@ -1,7 +1,8 @@
 // How results of each metric kind read: conversion rates as percents and their lifts in
 // percentage points, other kinds as plain numbers. Pure, so tested without a browser.
 import { GuardrailAction, MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
-import { type Direction, type Tone, effectTone } from "./charts/forest.js";
+import type { VariantMetric } from "./gen/vary/v1/analysis_pb.js";
+import { type Direction, type ForestRow, type Tone, effectTone } from "./charts/forest.js";
 import {
   formatInterval,
   formatNumber,
@@ -42,6 +43,24 @@ export function formatAbsoluteInterval(kind: MetricKind, low: number | undefined
 /** The forest plot's direction; UNSPECIFIED means INCREASE, as the API documents. */
 export function directionOf(direction: MetricDirection): Direction {
   return direction === MetricDirection.DECREASE ? "decrease" : "increase";
+}
+
+/**
+ * A treatment's row of the forest plot. Without a relative lift the row says why, as the
+ * metric table does: a comparison without one means the control is 0; no comparison at
+ * all means the server could not compute it, and its `notComputableReason` says why.
+ */
+export function forestRowOf(variant: VariantMetric): ForestRow {
+  const c = variant.comparison;
+  const hasRelative = c?.relativeLift !== undefined;
+  return {
+    label: variant.variantKey,
+    estimate: c?.relativeLift,
+    low: hasRelative ? c?.relativeCi?.low : undefined,
+    high: hasRelative ? c?.relativeCi?.high : undefined,
+    significant: c?.significant ?? false,
+    missing: c ? "no relative lift (control is 0)" : variant.notComputableReason || "not computable",
+  };
 }
 
 /**

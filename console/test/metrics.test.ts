@@ -1,7 +1,10 @@
+import { type MessageInitShape, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { VariantMetricSchema } from "../src/gen/vary/v1/analysis_pb.js";
 import { GuardrailAction, MetricDirection, MetricKind } from "../src/gen/vary/v1/experiment_pb.js";
 import {
   directionOf,
+  forestRowOf,
   formatAbsoluteInterval,
   formatAbsoluteLift,
   formatMetricValue,
@@ -45,5 +48,31 @@ describe("metric formatting", () => {
     expect(formatAbsoluteInterval(MetricKind.CONVERSION, -0.0534, -0.00363)).toBe("[−5.34 pp, −0.36 pp]");
     expect(formatAbsoluteInterval(MetricKind.SUM, 0, 0)).toBe("[0, 0]");
     expect(formatAbsoluteInterval(MetricKind.SUM, undefined, 1)).toBe("—");
+  });
+});
+
+describe("forestRowOf", () => {
+  const variant = (init: MessageInitShape<typeof VariantMetricSchema>) => create(VariantMetricSchema, init);
+
+  it("gives the server's reason when there is no comparison, as the table does", () => {
+    const row = forestRowOf(variant({ variantKey: "b", notComputableReason: "too few units" }));
+    expect(row.missing).toBe("too few units");
+    expect(row.estimate).toBeUndefined();
+    expect(row.significant).toBe(false);
+  });
+  it("says 'not computable' when the server gives no reason", () => {
+    expect(forestRowOf(variant({ variantKey: "b" })).missing).toBe("not computable");
+  });
+  it("says the control is 0 when the comparison has no relative lift", () => {
+    const row = forestRowOf(variant({ variantKey: "b", comparison: { absoluteLift: 0.1, relativeCi: { low: -1, high: 1 } } }));
+    expect(row.missing).toBe("no relative lift (control is 0)");
+    expect(row.low).toBeUndefined();
+    expect(row.high).toBeUndefined();
+  });
+  it("carries the relative lift and its interval", () => {
+    const row = forestRowOf(
+      variant({ variantKey: "b", comparison: { relativeLift: 0.05, relativeCi: { low: 0.01, high: 0.09 }, significant: true } }),
+    );
+    expect(row).toMatchObject({ label: "b", estimate: 0.05, low: 0.01, high: 0.09, significant: true });
   });
 });

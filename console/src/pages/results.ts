@@ -3,14 +3,14 @@
 // as a table and a forest plot of the treatments' relative lifts.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describeError, isNoResultsYet } from "../api/errors.js";
-import { type Direction, type ForestRow, forestSvg } from "../charts/forest.js";
+import { type Direction, forestSvg } from "../charts/forest.js";
 import { splitSvg } from "../charts/split.js";
 import { h, loading, pill, replaceChildren, row, svgNode, table } from "../dom.js";
 import type { GetResultsResponse, GuardrailCheck, MetricResult } from "../gen/vary/v1/analysis_pb.js";
 import { GuardrailAction, MetricKind, MetricRole } from "../gen/vary/v1/experiment_pb.js";
 import { formatCount, formatInterval, formatNumber, formatPValue, formatPercent, formatSignedPercent, formatTime } from "../format.js";
 import { enumLabel } from "../lifecycle.js";
-import { directionOf, formatAbsoluteInterval, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
+import { directionOf, forestRowOf, formatAbsoluteInterval, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { failure, timeCell } from "./widgets.js";
@@ -174,14 +174,7 @@ function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTM
   const direction = directionOf(metric.direction);
   const control = metric.variants.find((v) => controls.has(v.variantKey));
   const treatments = metric.variants.filter((v) => v !== control);
-  const forestRows: ForestRow[] = treatments.map((v) => ({
-    label: v.variantKey,
-    estimate: v.comparison?.relativeLift,
-    low: v.comparison?.relativeLift === undefined ? undefined : v.comparison.relativeCi?.low,
-    high: v.comparison?.relativeLift === undefined ? undefined : v.comparison.relativeCi?.high,
-    significant: v.comparison?.significant ?? false,
-    missing: v.comparison ? "no relative lift (control is 0)" : "not computable",
-  }));
+  const forestRows = treatments.map(forestRowOf);
   const kind = metric.kind;
   const rows = metric.variants.map((v) => {
     const c = v.comparison;
