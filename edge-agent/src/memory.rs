@@ -4,8 +4,8 @@
 //! message, the model, the compiled form), roughly doubling the heap. glibc keeps freed
 //! memory for reuse, so without this the sidecar's RSS would stay at that peak between
 //! revisions (measured: 39 MiB instead of 21 MiB at 1,000 experiments; docs/BENCHMARKS.md).
-//! Runs on the blocking pool once per installed revision (not for refused or repeated
-//! snapshots), never on the Assign path.
+//! Runs on the blocking pool once per installed revision, whichever way it was installed
+//! (`Syncer::install`; not for refused or repeated snapshots), never on the Assign path.
 
 /// Returns the allocator's free memory at the top of the heap and in its arenas to the
 /// OS. A no-op where the allocator is not glibc's.

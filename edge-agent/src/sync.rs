@@ -311,15 +311,26 @@ impl Syncer {
                 tracing::error!(revision, error = %join_error, "persist task failed")
             }
         }
-        self.store.install(served, now);
+        self.install(served, now);
         self.standby = None;
         tracing::info!(revision, "snapshot applied");
-        // The old snapshot is dropped by the install unless a request still holds it; the
-        // message and the intermediate forms are freed once this returns. Trimming walks
-        // the allocator's arenas, so it runs on the blocking pool, off the workers that
-        // answer Assign.
-        tokio::task::spawn_blocking(crate::memory::release_freed_memory);
         Ok(())
+    }
+
+    /// Serves `served` and hands the freed heap back to the OS: every path that installs
+    /// a revision (a received snapshot, the confirmed or fallen-back-to standby, the empty
+    /// config) goes through here, so each installed revision is trimmed once.
+    ///
+    /// By the time of the install the received message and the model are already freed
+    /// ([`Served::prepare`] consumes them, and [`Syncer::apply`] awaits the persist task
+    /// that owns the message's copy); the install drops the old snapshot unless a request
+    /// still holds it, in which case that request frees it and the next revision's trim
+    /// returns it. Trimming walks the allocator's arenas, so it runs on the blocking pool,
+    /// off the workers that answer Assign. Not in [`SnapshotStore::install`], which plain
+    /// tests call without a runtime.
+    fn install(&self, served: Served, confirmed_at: OffsetDateTime) {
+        self.store.install(served, confirmed_at);
+        tokio::task::spawn_blocking(crate::memory::release_freed_memory);
     }
 
     /// The control plane says `head` is the head revision: refresh the served snapshot's
@@ -335,7 +346,7 @@ impl Syncer {
             && let Some(standby) = self.standby.take_if(|standby| standby.served.revision() == head)
         {
             tracing::info!(revision = head, "control plane confirmed the last-known-good snapshot");
-            self.store.install(standby.served, now);
+            self.install(standby.served, now);
             return;
         }
         if served_revision.is_none() && head == 0 && self.standby.is_none() {
@@ -345,7 +356,7 @@ impl Syncer {
             match Served::prepare(pb::ConfigSnapshot::default(), Origin::ControlPlane) {
                 Ok(empty) => {
                     tracing::info!("control plane has no revision yet: serving the empty config");
-                    self.store.install(empty, now);
+                    self.install(empty, now);
                 }
                 Err(error) => {
                     tracing::error!(error = %Chain(&error), "the empty config does not compile")
@@ -368,7 +379,7 @@ impl Syncer {
             reason = why,
             "serving the last-known-good snapshot"
         );
-        self.store.install(standby.served, standby.written_at);
+        self.install(standby.served, standby.written_at);
     }
 
     fn hello(&self) -> pb::AgentHello {
