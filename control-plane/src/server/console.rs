@@ -22,7 +22,7 @@ use anyhow::{Context as _, bail};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use tonic::body::Body;
 use tower::{Layer, Service, ServiceExt as _};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 /// Where the console lives in the URL space; `/` redirects here.
 pub const CONSOLE_PATH: &str = "/console/";
@@ -58,10 +58,10 @@ pub fn is_console_request(method: &Method, path: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct ConsoleFiles {
     dir: PathBuf,
-    /// Files as they are; a missing one is 404.
+    /// Files as they are (a directory answers its index.html); a missing one is 404. The
+    /// app routes in the URL's fragment (`/console/#/experiments/x`), which browsers never
+    /// send, so no path needs to fall back to index.html.
     files: ServeDir,
-    /// The same, with index.html for a missing path (the app's client-side routes).
-    app_routes: ServeDir<ServeFile>,
 }
 
 impl ConsoleFiles {
@@ -78,11 +78,7 @@ impl ConsoleFiles {
                 dir.display()
             );
         }
-        Ok(Self {
-            files: ServeDir::new(&dir),
-            app_routes: ServeDir::new(&dir).fallback(ServeFile::new(&index)),
-            dir,
-        })
+        Ok(Self { files: ServeDir::new(&dir), dir })
     }
 
     /// The directory served.
@@ -100,16 +96,7 @@ impl ConsoleFiles {
             return redirect(CONSOLE_PATH);
         }
         let under_assets = path.starts_with(HASHED_ASSETS_PATH);
-        // The last segment names a file when it has an extension (`app.js`), else it is a
-        // client-side route (`/console/experiments/checkout`) the app resolves itself.
-        let names_a_file = path.rsplit('/').next().is_some_and(|segment| segment.contains('.'));
-        let request = strip_console_prefix(request);
-        let response = if names_a_file {
-            self.files.oneshot(request).await
-        } else {
-            self.app_routes.oneshot(request).await
-        };
-        let Ok(response) = response;
+        let Ok(response) = self.files.oneshot(strip_console_prefix(request)).await;
         let mut response = response.map(Body::new);
         fix_redirect(&mut response);
         let cache = if under_assets && response.status() == StatusCode::OK {
