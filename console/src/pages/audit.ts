@@ -2,12 +2,13 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ListAuditEventsRequest } from "../gen/vary/v1/audit_pb.js";
-import { h, loading, replaceChildren, row, table } from "../dom.js";
+import { h, replaceChildren, row, table } from "../dom.js";
 import { formatCount, prettyJson } from "../format.js";
 import { Pager } from "../pager.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
-import { failure, pagerControls, timeCell } from "./widgets.js";
+import { pagedList } from "./paged-list.js";
+import { timeCell } from "./widgets.js";
 
 const PAGE_SIZE = 50;
 
@@ -66,44 +67,35 @@ export async function renderAudit(ctx: PageContext): Promise<void> {
   });
   const pager = new Pager<AuditFilters>(filtersOfForm());
 
-  // "Apply" stays clickable while a page loads: only the latest request may draw.
-  let latest = 0;
-  async function load(): Promise<void> {
-    const mine = ++latest;
-    replaceChildren(results, loading("audit events"));
-    try {
-      const response = await ctx.api.audit.listAuditEvents({
-        ...pager.query,
-        pageSize: PAGE_SIZE,
-        pageToken: pager.token,
-      });
-      if (!ctx.isCurrent() || mine !== latest) return;
-      replaceChildren(
-        results,
-        table(
-          ["#", "Time", "Actor", "Action", "Target", "Revision", "Change"],
-          response.events.map((e) =>
-            row(
-              { "data-testid": "audit-row" },
-              String(e.id),
-              timeCell(e.occurTime),
-              e.actor,
-              h("code", null, e.action),
-              e.targetType === "experiment"
-                ? h("span", null, "experiment ", h("a", { href: routeHref({ page: "experiment", key: e.targetKey }) }, e.targetKey))
-                : `${e.targetType} ${e.targetKey}`,
-              e.revision > 0n ? formatCount(e.revision) : "—",
-              beforeAfter(e.before, e.after),
-            ),
+  // "Apply" stays clickable while a page loads: pagedList lets only the latest request draw.
+  const load = pagedList(ctx, results, pager, "audit events", async () => {
+    const response = await ctx.api.audit.listAuditEvents({
+      ...pager.query,
+      pageSize: PAGE_SIZE,
+      pageToken: pager.token,
+    });
+    return {
+      content: table(
+        ["#", "Time", "Actor", "Action", "Target", "Revision", "Change"],
+        response.events.map((e) =>
+          row(
+            { "data-testid": "audit-row" },
+            String(e.id),
+            timeCell(e.occurTime),
+            e.actor,
+            h("code", null, e.action),
+            e.targetType === "experiment"
+              ? h("span", null, "experiment ", h("a", { href: routeHref({ page: "experiment", key: e.targetKey }) }, e.targetKey))
+              : `${e.targetType} ${e.targetKey}`,
+            e.revision > 0n ? formatCount(e.revision) : "—",
+            beforeAfter(e.before, e.after),
           ),
-          { numeric: [0, 5], testId: "audit-table", empty: "No events match these filters." },
         ),
-        pagerControls(pager, response.nextPageToken, () => void load()),
-      );
-    } catch (error) {
-      if (ctx.isCurrent() && mine === latest) replaceChildren(results, failure(error));
-    }
-  }
+        { numeric: [0, 5], testId: "audit-table", empty: "No events match these filters." },
+      ),
+      nextPageToken: response.nextPageToken,
+    };
+  });
   await load();
 }
 

@@ -1,11 +1,12 @@
 // The experiment list: ListExperiments a page at a time, filtered by status.
-import { h, loading, replaceChildren, row, table } from "../dom.js";
+import { h, replaceChildren, row, table } from "../dom.js";
 import { ExperimentStatus } from "../gen/vary/v1/experiment_pb.js";
 import { formatBps } from "../format.js";
 import { Pager } from "../pager.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
-import { failure, pagerControls, statusPill, timeCell } from "./widgets.js";
+import { pagedList } from "./paged-list.js";
+import { statusPill, timeCell } from "./widgets.js";
 
 const PAGE_SIZE = 50;
 
@@ -51,42 +52,35 @@ export async function renderExperiments(ctx: PageContext, status: string | undef
     results,
   );
 
-  const load = async (): Promise<void> => {
-    replaceChildren(results, loading("experiments"));
-    try {
-      const filter = statusFilter(status);
-      const response = await ctx.api.experiments.listExperiments({
-        pageSize: PAGE_SIZE,
-        pageToken: pager.token,
-        status: filter.status,
-        includeArchived: filter.includeArchived,
-      });
-      if (!ctx.isCurrent()) return;
-      const rows = response.experiments.map((e) => {
-        const spec = e.spec;
-        return row(
-          { "data-testid": "experiment-row", "data-key": e.key },
-          h("a", { href: routeHref({ page: "experiment", key: e.key }) }, h("code", null, e.key)),
-          spec?.name ?? "",
-          statusPill(e.status),
-          spec?.owner ?? "",
-          formatBps(spec?.allocationBps),
-          String(spec?.variants.length ?? 0),
-          timeCell(e.updateTime),
-        );
-      });
-      replaceChildren(
-        results,
-        table(["Key", "Name", "Status", "Owner", "Allocation", "Variants", "Updated"], rows, {
-          numeric: [4, 5],
-          testId: "experiments-table",
-          empty: "No experiments match this filter.",
-        }),
-        pagerControls(pager, response.nextPageToken, () => void load()),
+  const load = pagedList(ctx, results, pager, "experiments", async () => {
+    const filter = statusFilter(status);
+    const response = await ctx.api.experiments.listExperiments({
+      pageSize: PAGE_SIZE,
+      pageToken: pager.token,
+      status: filter.status,
+      includeArchived: filter.includeArchived,
+    });
+    const rows = response.experiments.map((e) => {
+      const spec = e.spec;
+      return row(
+        { "data-testid": "experiment-row", "data-key": e.key },
+        h("a", { href: routeHref({ page: "experiment", key: e.key }) }, h("code", null, e.key)),
+        spec?.name ?? "",
+        statusPill(e.status),
+        spec?.owner ?? "",
+        formatBps(spec?.allocationBps),
+        String(spec?.variants.length ?? 0),
+        timeCell(e.updateTime),
       );
-    } catch (error) {
-      if (ctx.isCurrent()) replaceChildren(results, failure(error));
-    }
-  };
+    });
+    return {
+      content: table(["Key", "Name", "Status", "Owner", "Allocation", "Variants", "Updated"], rows, {
+        numeric: [4, 5],
+        testId: "experiments-table",
+        empty: "No experiments match this filter.",
+      }),
+      nextPageToken: response.nextPageToken,
+    };
+  });
   await load();
 }

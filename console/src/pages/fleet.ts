@@ -1,11 +1,12 @@
 // The fleet: which config revision each edge agent was sent, serves, or refused.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { h, loading, pill, replaceChildren, row, table } from "../dom.js";
+import { h, pill, replaceChildren, row, table } from "../dom.js";
 import type { Agent } from "../gen/vary/v1/fleet_pb.js";
 import { formatAgo, formatCount } from "../format.js";
 import { Pager } from "../pager.js";
 import type { PageContext } from "./context.js";
-import { failure, pagerControls, timeCell } from "./widgets.js";
+import { pagedList } from "./paged-list.js";
+import { timeCell } from "./widgets.js";
 
 const PAGE_SIZE = 100;
 
@@ -15,15 +16,12 @@ export async function renderFleet(ctx: PageContext): Promise<void> {
   const results = h("div");
   replaceChildren(ctx.view, h("div", { class: "page-head" }, h("h1", null, "Fleet")), results);
 
-  async function load(): Promise<void> {
-    replaceChildren(results, loading("agents"));
-    try {
-      const response = await ctx.api.fleet.listAgents({ pageSize: PAGE_SIZE, pageToken: pager.token });
-      if (!ctx.isCurrent()) return;
-      const head = response.headRevision;
-      const now = new Date();
-      replaceChildren(
-        results,
+  const load = pagedList(ctx, results, pager, "agents", async () => {
+    const response = await ctx.api.fleet.listAgents({ pageSize: PAGE_SIZE, pageToken: pager.token });
+    const head = response.headRevision;
+    const now = new Date();
+    return {
+      content: [
         h("p", null, "Head config revision: ", h("strong", { "data-testid": "head-revision" }, formatCount(head))),
         table(
           ["Agent", "Labels", "Version", "Stream", "Applied", "Sent", "Rejected", "State", "Last seen", "Replica"],
@@ -44,12 +42,10 @@ export async function renderFleet(ctx: PageContext): Promise<void> {
           ),
           { numeric: [4, 5, 6], testId: "agents-table", empty: "No agents have connected yet." },
         ),
-        pagerControls(pager, response.nextPageToken, () => void load()),
-      );
-    } catch (error) {
-      if (ctx.isCurrent()) replaceChildren(results, failure(error));
-    }
-  }
+      ],
+      nextPageToken: response.nextPageToken,
+    };
+  });
   await load();
 }
 

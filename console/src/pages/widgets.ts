@@ -5,33 +5,9 @@ import { errorBox, h, pill } from "../dom.js";
 import { ExperimentStatus } from "../gen/vary/v1/experiment_pb.js";
 import { statusName } from "../lifecycle.js";
 import { statusTone } from "../metrics.js";
-import type { Pager } from "../pager.js";
 import { formatTime } from "../format.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-
-/** "Previous / Page n / Next" buttons; `reload` redraws after a move. */
-export function pagerControls(
-  pager: Pick<Pager<unknown>, "back" | "next" | "hasPrevious" | "pageNumber">,
-  nextToken: string,
-  reload: () => void,
-): HTMLElement {
-  return h(
-    "div",
-    { class: "pager" },
-    h(
-      "button",
-      { type: "button", disabled: !pager.hasPrevious, "data-testid": "pager-previous", onclick: () => { pager.back(); reload(); } },
-      "← Previous",
-    ),
-    h("span", { class: "muted" }, `Page ${pager.pageNumber}`),
-    h(
-      "button",
-      { type: "button", disabled: !nextToken, "data-testid": "pager-next", onclick: () => { pager.next(nextToken); reload(); } },
-      "Next →",
-    ),
-  );
-}
 
 /** A status pill for an experiment. */
 export function statusPill(status: ExperimentStatus, testId = "status"): HTMLElement {
