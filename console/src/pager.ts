@@ -53,3 +53,30 @@ export class Pager<Query = undefined> {
     if (query !== undefined) this.filters = query as Query;
   }
 }
+
+/** Items of up to `maxPages` pages, and the token of the page after them ("" when none). */
+export interface Collected<T> {
+  items: T[];
+  /** Non-empty when the walk stopped at `maxPages` with pages left: the items are a prefix. */
+  nextPageToken: string;
+}
+
+/**
+ * Walks a page-token list from the start, at most `maxPages` pages, so a runaway list
+ * cannot hang the page. Stopping early is reported, not hidden: the caller gets the token
+ * of the next page and must say the list is cut off.
+ */
+export async function collectPages<T>(
+  fetchPage: (pageToken: string) => Promise<{ items: T[]; nextPageToken: string }>,
+  maxPages: number,
+): Promise<Collected<T>> {
+  const items: T[] = [];
+  let nextPageToken = "";
+  for (let page = 0; page < maxPages; page++) {
+    const response = await fetchPage(nextPageToken);
+    items.push(...response.items);
+    nextPageToken = response.nextPageToken;
+    if (!nextPageToken) break;
+  }
+  return { items, nextPageToken };
+}

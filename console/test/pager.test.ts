@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Pager } from "../src/pager.js";
+import { Pager, collectPages } from "../src/pager.js";
 
 describe("Pager", () => {
   it("walks forward and back through page tokens", () => {
@@ -40,5 +40,23 @@ describe("Pager with a query", () => {
     expect(pager.query).toEqual({ actor: "bob" });
     expect(pager.token).toBe("");
     expect(pager.pageNumber).toBe(1);
+  });
+});
+
+describe("collectPages", () => {
+  /** A list of `pages` pages of one item each, tokens "p1", "p2", … */
+  const list = (pages: number) => async (token: string) => {
+    const index = token ? Number(token.slice(1)) : 0;
+    return { items: [index], nextPageToken: index + 1 < pages ? `p${index + 1}` : "" };
+  };
+
+  it("collects every page of a list shorter than the cap", async () => {
+    expect(await collectPages(list(3), 20)).toEqual({ items: [0, 1, 2], nextPageToken: "" });
+  });
+  it("reports a list cut off at the cap with the token of the next page", async () => {
+    expect(await collectPages(list(5), 2)).toEqual({ items: [0, 1], nextPageToken: "p2" });
+  });
+  it("is complete when the last page ends exactly at the cap", async () => {
+    expect(await collectPages(list(2), 2)).toEqual({ items: [0, 1], nextPageToken: "" });
   });
 });

@@ -13,6 +13,7 @@ import {
 import { formatBps, formatDurationSeconds, formatPercent, formatTime, prettyJson, weightShares } from "../format.js";
 import { enumLabel } from "../lifecycle.js";
 import { guardrailText } from "../metrics.js";
+import { type Collected, collectPages } from "../pager.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { lifecycleSection } from "./lifecycle-panel.js";
@@ -22,7 +23,7 @@ import { failure, statusPill, timeCell } from "./widgets.js";
 export async function renderExperiment(ctx: PageContext, key: string): Promise<void> {
   replaceChildren(ctx.view, loading(`experiment ${key}`));
   let experiment: Experiment | undefined;
-  let versions: ExperimentVersion[];
+  let versions: Collected<ExperimentVersion>;
   try {
     const [got, listed] = await Promise.all([
       ctx.api.experiments.getExperiment({ key }),
@@ -105,17 +106,15 @@ function backLink(): HTMLElement {
   return h("p", { class: "crumbs" }, h("a", { href: routeHref({ page: "experiments" }) }, "← Experiments"));
 }
 
-async function listAllVersions(ctx: PageContext, key: string): Promise<ExperimentVersion[]> {
-  const all: ExperimentVersion[] = [];
-  let pageToken = "";
-  // Versions come oldest first; a hard cap keeps a runaway history from hanging the page.
-  for (let page = 0; page < 20; page++) {
+/** Pages of versions read before the history is shown as cut off. */
+const MAX_VERSION_PAGES = 20;
+
+/** The version history, oldest first; capped so a runaway history cannot hang the page. */
+function listAllVersions(ctx: PageContext, key: string): Promise<Collected<ExperimentVersion>> {
+  return collectPages(async (pageToken) => {
     const response = await ctx.api.experiments.listExperimentVersions({ key, pageSize: 1000, pageToken });
-    all.push(...response.versions);
-    pageToken = response.nextPageToken;
-    if (!pageToken) break;
-  }
-  return all;
+    return { items: response.versions, nextPageToken: response.nextPageToken };
+  }, MAX_VERSION_PAGES);
 }
 
 function scheduleText(start: Timestamp | undefined, end: Timestamp | undefined): string {
@@ -197,7 +196,8 @@ function metricsSection(metrics: readonly Metric[]): HTMLElement {
   );
 }
 
-function versionsSection(ctx: PageContext, key: string, versions: readonly ExperimentVersion[]): HTMLElement {
+function versionsSection(ctx: PageContext, key: string, history: Collected<ExperimentVersion>): HTMLElement {
+  const versions = history.items;
   const newestFirst = [...versions].reverse();
   const rows: HTMLTableRowElement[] = [];
   for (const v of newestFirst) {
@@ -234,7 +234,8 @@ function versionsSection(ctx: PageContext, key: string, versions: readonly Exper
   return h(
     "section",
     { class: "card" },
-    h("h2", null, `Versions (${versions.length})`),
+    // A history cut off at MAX_VERSION_PAGES shows its oldest versions only, and says so.
+    h("h2", null, history.nextPageToken ? `Versions (first ${versions.length} shown)` : `Versions (${versions.length})`),
     table(["Version", "Action", "Status", "Actor", "Time", "Note", ""], rows, { numeric: [0], testId: "versions-table" }),
   );
 }
