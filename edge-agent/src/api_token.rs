@@ -30,10 +30,8 @@ impl Interceptor for RequireApiToken {
             .metadata()
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            // The scheme is case-insensitive (RFC 9110), as the control plane reads it.
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+            // Read as the control plane reads it.
+            .and_then(vary_ops::bearer_token);
         match presented {
             None => Err(Status::unauthenticated(
                 "this agent requires an API token: send `authorization: Bearer <token>`",
@@ -73,6 +71,7 @@ mod tests {
     fn with_a_token_only_that_token_passes() {
         let mut check = RequireApiToken::new(Some(Secret::from("s3cret".to_owned())));
         assert_eq!(call(&mut check, Some("Bearer s3cret")), Ok(()));
+        assert_eq!(call(&mut check, Some("bearer s3cret")), Ok(()));
         assert_eq!(call(&mut check, None), Err(tonic::Code::Unauthenticated));
         assert_eq!(call(&mut check, Some("Bearer s3cre")), Err(tonic::Code::Unauthenticated));
         assert_eq!(call(&mut check, Some("Basic s3cret")), Err(tonic::Code::Unauthenticated));

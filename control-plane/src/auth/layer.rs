@@ -127,9 +127,5 @@ fn bearer_token(authorization: Option<&http::HeaderValue>) -> Result<&str, Statu
         || Status::unauthenticated("missing API token: send `authorization: Bearer <token>`");
     let value = authorization.ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(missing());
-    }
-    Ok(token.trim())
+    vary_ops::bearer_token(value).ok_or_else(missing)
 }
