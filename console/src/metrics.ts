@@ -1,8 +1,9 @@
 // How results of each metric kind read: conversion rates as percents and their lifts in
 // percentage points, other kinds as plain numbers. Pure, so tested without a browser.
-import { GuardrailAction, MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
+import { GuardrailAction, type MetricDirection, MetricKind } from "./gen/vary/v1/experiment_pb.js";
 import type { VariantMetric } from "./gen/vary/v1/analysis_pb.js";
-import { type Direction, type ForestRow, type Tone, effectTone } from "./charts/forest.js";
+import { type ForestRow, type Tone, effectTone } from "./charts/forest.js";
+import { type Direction, badWay, directionOf } from "./direction.js";
 import {
   formatInterval,
   formatNumber,
@@ -40,11 +41,6 @@ export function formatAbsoluteInterval(kind: MetricKind, low: number | undefined
   return formatInterval(ends[0], ends[1], (v) => `${formatSignedFixed(v, decimals)}${unit}`);
 }
 
-/** The forest plot's direction; UNSPECIFIED means INCREASE, as the API documents. */
-export function directionOf(direction: MetricDirection): Direction {
-  return direction === MetricDirection.DECREASE ? "decrease" : "increase";
-}
-
 /**
  * A treatment's row of the forest plot. Without a relative lift the row says why, as the
  * metric table does: a comparison without one means the control is 0; no comparison at
@@ -69,8 +65,7 @@ export function forestRowOf(variant: VariantMetric): ForestRow {
  * so "max −5%" would be wrong for half of them.
  */
 export function guardrailText(direction: MetricDirection, maxRelativeDegradation: number, action: GuardrailAction): string {
-  const worse = directionOf(direction) === "increase" ? "lower" : "higher";
-  return `at most ${formatPercent(maxRelativeDegradation, 1)} ${worse}, else ${enumLabel(GuardrailAction, action)}`;
+  return `at most ${formatPercent(maxRelativeDegradation, 1)} ${badWay(directionOf(direction))}, else ${enumLabel(GuardrailAction, action)}`;
 }
 
 /**

@@ -2,8 +2,8 @@ import { type MessageInitShape, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { VariantMetricSchema } from "../src/gen/vary/v1/analysis_pb.js";
 import { GuardrailAction, MetricDirection, MetricKind } from "../src/gen/vary/v1/experiment_pb.js";
+import { badWay, directionOf, goodWay } from "../src/direction.js";
 import {
-  directionOf,
   forestRowOf,
   formatAbsoluteInterval,
   formatAbsoluteLift,
@@ -26,6 +26,10 @@ describe("metric formatting", () => {
   it("treats an unspecified direction as increase", () => {
     expect(directionOf(MetricDirection.UNSPECIFIED)).toBe("increase");
     expect(directionOf(MetricDirection.DECREASE)).toBe("decrease");
+  });
+  it("words the good and the bad way of each direction", () => {
+    expect([goodWay("increase"), badWay("increase")]).toEqual(["higher", "lower"]);
+    expect([goodWay("decrease"), badWay("decrease")]).toEqual(["lower", "higher"]);
   });
   it("colours statuses", () => {
     expect(statusTone("running")).toBe("green");

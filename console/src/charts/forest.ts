@@ -3,12 +3,10 @@
 // the change is significant and, if so, whether it goes the metric's good way.
 //
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
+import { type Direction, goodWay } from "../direction.js";
 import { formatSignedPercent } from "../format.js";
 import { type RowChartOptions, ensureWidth, extent, linearScale, pad, px, rowFrame, ticks } from "./scale.js";
 import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
-
-/** Which way of change is an improvement for the metric. */
-export type Direction = "increase" | "decrease";
 
 /** How a row is coloured. */
 export type Tone = "good" | "bad" | "neutral";
@@ -147,11 +145,10 @@ export function forestSvg(
   options: ForestOptions = {},
 ): string {
   const layout = forestLayout(rows, direction, options);
-  const goodWay = direction === "increase" ? "higher is better" : "lower is better";
   const description =
     rows.length === 0
       ? "No treatments to compare."
-      : `Relative lift against control with 95% confidence intervals; ${goodWay}. ` +
+      : `Relative lift against control with 95% confidence intervals; ${goodWay(direction)} is better. ` +
         layout.rows
           .map((r) => {
             const verdict =

@@ -4,20 +4,16 @@ import { type Timestamp, ValueSchema, timestampDate } from "@bufbuild/protobuf/w
 import { describeError } from "../api/errors.js";
 import { type Child, errorBox, facts, h, loading, pill, replaceChildren, row, table } from "../dom.js";
 import type { Experiment, ExperimentVersion, FieldChange, Metric, RuleGroup, Variant } from "../gen/vary/v1/experiment_pb.js";
-import {
-  MetricDirection,
-  MetricKind,
-  MetricRole,
-  Operator,
-} from "../gen/vary/v1/experiment_pb.js";
+import { MetricKind, Operator } from "../gen/vary/v1/experiment_pb.js";
 import { formatBps, formatDurationSeconds, formatPercent, formatTime, prettyJson, weightShares } from "../format.js";
+import { directionOf, goodWay } from "../direction.js";
 import { enumLabel } from "../lifecycle.js";
 import { guardrailText } from "../metrics.js";
 import { type Collected, collectPages } from "../pager.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
 import { lifecycleSection } from "./lifecycle-panel.js";
-import { failure, statusPill, timeCell } from "./widgets.js";
+import { failure, rolePill, statusPill, timeCell } from "./widgets.js";
 
 /** Draws the detail page of `key`. */
 export async function renderExperiment(ctx: PageContext, key: string): Promise<void> {
@@ -182,12 +178,12 @@ function metricsSection(metrics: readonly Metric[]): HTMLElement {
         row(
           null,
           h("code", null, m.key),
-          pill(enumLabel(MetricRole, m.role), m.role === MetricRole.PRIMARY ? "blue" : m.role === MetricRole.GUARDRAIL ? "amber" : "muted"),
+          rolePill(m.role),
           enumLabel(MetricKind, m.kind),
           h("code", null, m.eventType),
           m.denominatorEventType ? h("code", null, m.denominatorEventType) : "—",
           m.attributionWindow ? formatDurationSeconds(m.attributionWindow.seconds) : "analysis window",
-          m.direction === MetricDirection.DECREASE ? "lower" : "higher",
+          goodWay(directionOf(m.direction)),
           m.guardrail ? guardrailText(m.direction, m.guardrail.maxRelativeDegradation, m.guardrail.action) : "—",
         ),
       ),

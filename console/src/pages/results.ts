@@ -3,17 +3,18 @@
 // as a table and a forest plot of the treatments' relative lifts.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describeError, isNoResultsYet } from "../api/errors.js";
-import { type Direction, forestSvg } from "../charts/forest.js";
+import { forestSvg } from "../charts/forest.js";
+import { type Direction, directionOf, goodWay } from "../direction.js";
 import { splitSvg } from "../charts/split.js";
 import { h, loading, pill, replaceChildren, row, svgNode, table } from "../dom.js";
 import type { GetResultsResponse, GuardrailCheck, MetricResult } from "../gen/vary/v1/analysis_pb.js";
-import { GuardrailAction, MetricKind, MetricRole } from "../gen/vary/v1/experiment_pb.js";
+import { GuardrailAction, MetricKind } from "../gen/vary/v1/experiment_pb.js";
 import { formatCount, formatInterval, formatNumber, formatPValue, formatPercent, formatSignedPercent, formatTime } from "../format.js";
 import { enumLabel } from "../lifecycle.js";
-import { directionOf, forestRowOf, formatAbsoluteInterval, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
+import { forestRowOf, formatAbsoluteInterval, formatAbsoluteLift, formatMetricValue, significanceLabel } from "../metrics.js";
 import { routeHref } from "../router.js";
 import type { PageContext } from "./context.js";
-import { failure, timeCell } from "./widgets.js";
+import { failure, rolePill, timeCell } from "./widgets.js";
 
 /** Draws the results of `key` for `phase` (the current phase when undefined). */
 export async function renderResults(ctx: PageContext, key: string, phase: number | undefined): Promise<void> {
@@ -200,12 +201,12 @@ function metricSection(metric: MetricResult, controls: ReadonlySet<string>): HTM
       null,
       h("code", null, metric.metricKey),
       " ",
-      pill(enumLabel(MetricRole, metric.role), metric.role === MetricRole.PRIMARY ? "blue" : metric.role === MetricRole.GUARDRAIL ? "amber" : "muted"),
+      rolePill(metric.role),
     ),
     h(
       "p",
       { class: "muted small" },
-      `${enumLabel(MetricKind, kind)} · ${direction === "increase" ? "higher is better" : "lower is better"} · 95% confidence intervals; p adjusted (Holm) over this metric's treatments; significant when adjusted p < 0.05.`,
+      `${enumLabel(MetricKind, kind)} · ${goodWay(direction)} is better · 95% confidence intervals; p adjusted (Holm) over this metric's treatments; significant when adjusted p < 0.05.`,
     ),
     table(
       ["Variant", "Units", "Value", "Abs. lift", "95% CI", "Rel. lift", "95% CI", "p", "Adj. p", "Significant"],

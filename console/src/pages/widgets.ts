@@ -2,8 +2,8 @@
 import { Code } from "@connectrpc/connect";
 import { describeError } from "../api/errors.js";
 import { errorBox, h, pill } from "../dom.js";
-import { ExperimentStatus } from "../gen/vary/v1/experiment_pb.js";
-import { statusName } from "../lifecycle.js";
+import { ExperimentStatus, MetricRole } from "../gen/vary/v1/experiment_pb.js";
+import { enumLabel, statusName } from "../lifecycle.js";
 import { statusTone } from "../metrics.js";
 import { formatTime } from "../format.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -13,6 +13,12 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 export function statusPill(status: ExperimentStatus, testId = "status"): HTMLElement {
   const name = statusName(status);
   return pill(name, statusTone(name), testId);
+}
+
+/** A metric's role as a pill: primary blue, guardrail amber, the rest muted. */
+export function rolePill(role: MetricRole): HTMLElement {
+  const tone = role === MetricRole.PRIMARY ? "blue" : role === MetricRole.GUARDRAIL ? "amber" : "muted";
+  return pill(enumLabel(MetricRole, role), tone);
 }
 
 /** A timestamp as local time, with the UTC instant in the tooltip. */
