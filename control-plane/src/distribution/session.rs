@@ -161,9 +161,9 @@ impl Stream {
         // On its own clock, not the heartbeat's: a stream busy with new revisions sends
         // no heartbeats, and must be re-checked all the same.
         let mut token_check_at = Instant::now() + settings.heartbeat_interval;
+        let expires = self.credential.expires();
         loop {
             let heartbeat_at = self.last_sent + settings.heartbeat_interval;
-            let expires = self.credential.expires();
             tokio::select! {
                 () = shutdown.cancelled() => return "shutdown",
                 () = tokio::time::sleep_until(deadline) => return "max stream age",

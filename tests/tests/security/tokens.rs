@@ -211,7 +211,15 @@ async fn revoking_an_agent_token_ends_the_watch_streams_it_opened() {
 
 #[tokio::test]
 async fn a_watch_stream_ends_when_its_token_expires() {
-    let server = TestControlPlane::start().await.expect("control plane");
+    // Token re-checks only every minute: the stream must end at the expiry itself, on its
+    // own timer, not at the next periodic check.
+    let database = TestPostgres::create_database().await.expect("database");
+    let server = TestControlPlane::spawn_with(database, ([127, 0, 0, 1], 0).into(), |config| {
+        config.heartbeat_interval = std::time::Duration::from_secs(60);
+    })
+    .await
+    .expect("control plane");
+    server.wait_until_serving().await.expect("serving");
     let mut auth =
         pb::auth_service_client::AuthServiceClient::new(server.channel().await.expect("channel"));
     let request = pb::CreateTokenRequest {
