@@ -7,7 +7,8 @@ export const MISSING = "—";
 
 const MINUS = "−"; // U+2212, the typographic minus, so signed columns line up
 
-function finite(value: number | undefined | null): value is number {
+/** Whether `value` is a number other than NaN and ±Infinity. */
+export function finite(value: number | undefined | null): value is number {
   return typeof value === "number" && Number.isFinite(value);
 }
 
@@ -16,10 +17,14 @@ function withMinus(text: string): string {
   return text.startsWith("-") ? MINUS + text.slice(1) : text;
 }
 
+/** 0 for -0, else `value`: a rounded small negative must not print as "−0" (or "-0"). */
+export function withoutNegativeZero(value: number): number {
+  return Object.is(value, -0) ? 0 : value;
+}
+
 /** Rounds away floating-point noise and "-0" so formatting never prints "−0". */
 function clean(value: number, digits: number): number {
-  const rounded = Number(value.toFixed(digits));
-  return Object.is(rounded, -0) ? 0 : rounded;
+  return withoutNegativeZero(Number(value.toFixed(digits)));
 }
 
 /** An integer count with thousands separators: 1234567 → "1,234,567". */

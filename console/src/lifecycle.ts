@@ -28,12 +28,6 @@ export function allowedActions(status: ExperimentStatus): LifecycleAction[] {
   }
 }
 
-/** Lowercase display name of a status: "running". */
-export function statusName(status: ExperimentStatus): string {
-  const name = ExperimentStatus[status] as string | undefined;
-  return name ? name.toLowerCase() : "unknown";
-}
-
 /** Strips an enum's prefix and lowercases it for display: ("METRIC_ROLE_PRIMARY") → "primary". */
 export function enumLabel(enumObject: Record<number, string>, value: number): string {
   const name = enumObject[value];

@@ -10,6 +10,7 @@ import {
   formatPercent,
   formatSignedFixed,
   formatSignedNumber,
+  MISSING,
   sharedDecimals,
 } from "./format.js";
 import { enumLabel } from "./lifecycle.js";
@@ -23,7 +24,7 @@ export function formatMetricValue(kind: MetricKind, value: number | undefined): 
 export function formatAbsoluteLift(kind: MetricKind, value: number | undefined): string {
   if (kind === MetricKind.CONVERSION) {
     const text = formatSignedNumber(value === undefined ? undefined : value * 100, 3);
-    return text === "—" ? text : `${text} pp`;
+    return text === MISSING ? text : `${text} pp`;
   }
   return formatSignedNumber(value);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ExperimentStatus } from "../src/gen/vary/v1/experiment_pb.js";
-import { allowedActions, enumLabel, statusName } from "../src/lifecycle.js";
+import { allowedActions, enumLabel } from "../src/lifecycle.js";
 import { MetricRole } from "../src/gen/vary/v1/experiment_pb.js";
 
 describe("allowedActions", () => {
@@ -16,8 +16,8 @@ describe("allowedActions", () => {
 
 describe("labels", () => {
   it("names statuses and enum values", () => {
-    expect(statusName(ExperimentStatus.RUNNING)).toBe("running");
-    expect(statusName(99 as ExperimentStatus)).toBe("unknown");
+    expect(enumLabel(ExperimentStatus, ExperimentStatus.RUNNING)).toBe("running");
+    expect(enumLabel(ExperimentStatus, 99)).toBe("unknown (99)");
     expect(enumLabel(MetricRole, MetricRole.GUARDRAIL)).toBe("guardrail");
     expect(enumLabel(MetricRole, 42)).toBe("unknown (42)");
   });

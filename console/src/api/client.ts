@@ -1,13 +1,14 @@
 // The API clients. The console is served by the control plane itself, so gRPC-Web goes to
 // the page's own origin (no CORS). Every call carries the session's token as a Bearer
 // credential; binary protobuf keeps messages identical to what the Rust services send.
-import { type Client, Code, ConnectError, type Interceptor, createClient } from "@connectrpc/connect";
+import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AnalysisService } from "../gen/vary/v1/analysis_pb.js";
 import { AuditService } from "../gen/vary/v1/audit_pb.js";
 import { AuthService } from "../gen/vary/v1/auth_pb.js";
 import { ExperimentService } from "../gen/vary/v1/experiment_service_pb.js";
 import { FleetService } from "../gen/vary/v1/fleet_pb.js";
+import { isUnauthenticated } from "./errors.js";
 
 /** One client per service the console uses. */
 export interface Api {
@@ -37,7 +38,7 @@ export function onUnauthenticated(onRefused: () => void): Interceptor {
     try {
       return await next(request);
     } catch (error) {
-      if (ConnectError.from(error).code === Code.Unauthenticated) onRefused();
+      if (isUnauthenticated(error)) onRefused();
       throw error;
     }
   };

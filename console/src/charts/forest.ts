@@ -4,7 +4,7 @@
 //
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
 import { type Direction, goodWay } from "../direction.js";
-import { formatSignedPercent } from "../format.js";
+import { finite, formatSignedPercent } from "../format.js";
 import { type RowChartOptions, ensureWidth, extent, linearScale, pad, px, rowFrame, ticks } from "./scale.js";
 import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
 
@@ -73,10 +73,6 @@ export interface ForestLayout {
 
 const TOP = 8;
 const AXIS = 26;
-
-function finite(value: number | undefined): value is number {
-  return value !== undefined && Number.isFinite(value);
-}
 
 /** Decimals for percent tick labels so neighbouring ticks differ: a 0.5% step needs 1. */
 function tickDecimals(step: number): number {

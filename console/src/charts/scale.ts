@@ -1,6 +1,7 @@
 // Scales and ticks for the SVG charts. Every function here copes with degenerate input
 // (empty lists, a zero-width domain, infinities) by widening or dropping it, so the charts
 // never write "NaN" into an attribute.
+import { withoutNegativeZero } from "../format.js";
 
 /** Maps a value of the domain linearly onto the range. */
 export type Scale = (value: number) => number;
@@ -71,8 +72,7 @@ export function ticks(domain: readonly [number, number], count = 5): number[] {
 /** Rounds a coordinate to 2 decimals for compact, stable SVG output. */
 export function px(value: number): string {
   if (!Number.isFinite(value)) return "0";
-  const rounded = Math.round(value * 100) / 100;
-  return String(Object.is(rounded, -0) ? 0 : rounded);
+  return String(withoutNegativeZero(Math.round(value * 100) / 100));
 }
 
 /** Sizes of a chart with one row per item: labels left, values right, the plot between. */

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { describeError } from "../api/errors.js";
 import { errorBox, h, pill } from "../dom.js";
 import { ExperimentStatus, MetricRole } from "../gen/vary/v1/experiment_pb.js";
-import { enumLabel, statusName } from "../lifecycle.js";
+import { enumLabel } from "../lifecycle.js";
 import { statusTone } from "../metrics.js";
 import { formatTime } from "../format.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -11,7 +11,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 /** A status pill for an experiment. */
 export function statusPill(status: ExperimentStatus, testId = "status"): HTMLElement {
-  const name = statusName(status);
+  const name = enumLabel(ExperimentStatus, status);
   return pill(name, statusTone(name), testId);
 }
 
