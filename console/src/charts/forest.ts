@@ -5,8 +5,8 @@
 // `forestLayout` does the geometry (pure numbers, tested); `forestSvg` writes markup.
 import { type Direction, goodWay } from "../direction.js";
 import { finite, formatSignedPercent } from "../format.js";
-import { type RowChartOptions, ensureWidth, extent, linearScale, pad, px, rowFrame, ticks } from "./scale.js";
-import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
+import { type RowChartOptions, type RowFrame, ensureWidth, extent, linearScale, pad, px, rowFrame, ticks } from "./scale.js";
+import { type Tick, chartSvg, element, rowLabel, text, tickGrid } from "./svg.js";
 
 /** How a row is coloured. */
 export type Tone = "good" | "bad" | "neutral";
@@ -42,9 +42,6 @@ export function effectTone(
   return improves ? "good" : "bad";
 }
 
-/** Sizes of the plot, in SVG user units. */
-export type ForestOptions = RowChartOptions;
-
 /** A placed row: x positions are undefined where the value is missing. */
 export interface PlacedForestRow {
   label: string;
@@ -58,16 +55,10 @@ export interface PlacedForestRow {
 }
 
 /** Everything needed to draw the plot. */
-export interface ForestLayout {
-  width: number;
-  height: number;
-  plotLeft: number;
-  plotRight: number;
-  plotTop: number;
-  plotBottom: number;
+export interface ForestLayout extends RowFrame {
   domain: [number, number];
   zeroX: number;
-  ticks: { x: number; label: string }[];
+  ticks: Tick[];
   rows: PlacedForestRow[];
 }
 
@@ -85,7 +76,7 @@ function tickDecimals(step: number): number {
 export function forestLayout(
   rows: readonly ForestRow[],
   direction: Direction,
-  options: ForestOptions = {},
+  options: RowChartOptions = {},
 ): ForestLayout {
   const frame = rowFrame(rows.length, options, {
     labelWidth: 150,
@@ -138,7 +129,7 @@ export function forestSvg(
   rows: readonly ForestRow[],
   direction: Direction,
   labels: { title: string; testId?: string },
-  options: ForestOptions = {},
+  options: RowChartOptions = {},
 ): string {
   const layout = forestLayout(rows, direction, options);
   const description =
@@ -155,17 +146,7 @@ export function forestSvg(
 
   const parts: string[] = [];
 
-  for (const tick of layout.ticks) {
-    parts.push(
-      `<line${attrsLine(tick.x, layout.plotTop, tick.x, layout.plotBottom)} class="grid" stroke="#e5e7eb" stroke-width="1"/>`,
-    );
-    parts.push(
-      text(
-        { x: px(tick.x), y: px(layout.plotBottom + 17), "text-anchor": "middle", class: "tick", fill: "#4b5563", "font-size": 11 },
-        tick.label,
-      ),
-    );
-  }
+  parts.push(tickGrid(layout.ticks, layout.plotTop, layout.plotBottom, 17));
   parts.push(
     `<line${attrsLine(layout.zeroX, layout.plotTop - 4, layout.zeroX, layout.plotBottom)} class="zero-line" data-role="zero" stroke="#111827" stroke-width="1.5" stroke-dasharray="4 3"/>`,
   );
@@ -173,13 +154,7 @@ export function forestSvg(
   for (const row of layout.rows) {
     const colour = TONE_COLOURS[row.tone];
     const inner: string[] = [];
-    inner.push(
-      text(
-        { x: px(layout.plotLeft - 10), y: px(row.y + 4), "text-anchor": "end", class: "row-label", fill: "#111827", "font-size": 12 },
-        fitLabel(row.label, layout.plotLeft - 14),
-      ),
-    );
-    inner.push(tooltip(row.label));
+    inner.push(rowLabel(row.label, layout.plotLeft, row.y));
     if (row.x1 !== undefined && row.x2 !== undefined) {
       inner.push(`<line${attrsLine(row.x1, row.y, row.x2, row.y)} class="whisker" stroke="${colour}" stroke-width="2"/>`);
       inner.push(`<line${attrsLine(row.x1, row.y - 5, row.x1, row.y + 5)} class="cap" stroke="${colour}" stroke-width="2"/>`);

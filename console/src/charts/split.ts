@@ -4,8 +4,8 @@
 //
 // `splitLayout` does the geometry (pure numbers, tested); `splitSvg` writes markup.
 import { formatCount, formatPercent } from "../format.js";
-import { type RowChartOptions, linearScale, px, rowFrame, ticks } from "./scale.js";
-import { chartSvg, element, fitLabel, text, tooltip } from "./svg.js";
+import { type RowChartOptions, type RowFrame, linearScale, px, rowFrame, ticks } from "./scale.js";
+import { type Tick, chartSvg, element, rowLabel, text, tickGrid } from "./svg.js";
 
 /** One variant: its units and expected share (0..1). */
 export interface SplitRow {
@@ -14,9 +14,6 @@ export interface SplitRow {
   expectedShare: number;
   control: boolean;
 }
-
-/** Sizes of the chart, in SVG user units. */
-export type SplitOptions = RowChartOptions;
 
 /** A placed variant. */
 export interface PlacedSplitRow {
@@ -33,15 +30,9 @@ export interface PlacedSplitRow {
 }
 
 /** Everything needed to draw the chart. */
-export interface SplitLayout {
-  width: number;
-  height: number;
-  plotLeft: number;
-  plotRight: number;
-  plotTop: number;
-  plotBottom: number;
+export interface SplitLayout extends RowFrame {
   total: number;
-  ticks: { x: number; label: string }[];
+  ticks: Tick[];
   rows: PlacedSplitRow[];
 }
 
@@ -53,7 +44,7 @@ function share(value: number): number {
 }
 
 /** Places the bars; the axis runs from 0 to a little past the largest share (at most 100%). */
-export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {}): SplitLayout {
+export function splitLayout(rows: readonly SplitRow[], options: RowChartOptions = {}): SplitLayout {
   const frame = rowFrame(rows.length, options, {
     labelWidth: 170,
     valueWidth: 200,
@@ -97,7 +88,7 @@ export function splitLayout(rows: readonly SplitRow[], options: SplitOptions = {
 export function splitSvg(
   rows: readonly SplitRow[],
   labels: { title: string; testId?: string; mismatch?: boolean },
-  options: SplitOptions = {},
+  options: RowChartOptions = {},
 ): string {
   const layout = splitLayout(rows, options);
   const barColour = labels.mismatch ? "#c4291c" : "#2563eb";
@@ -119,25 +110,11 @@ export function splitSvg(
   parts.push(`<line x1="${px(layout.plotLeft + 130)}" y1="3" x2="${px(layout.plotLeft + 130)}" y2="15" stroke="#111827" stroke-width="2.5"/>`);
   parts.push(text({ x: px(layout.plotLeft + 138), y: 13, "font-size": 11, fill: "#374151" }, "expected share"));
 
-  for (const tick of layout.ticks) {
-    parts.push(
-      `<line x1="${px(tick.x)}" y1="${px(layout.plotTop)}" x2="${px(tick.x)}" y2="${px(layout.plotBottom)}" class="grid" stroke="#e5e7eb" stroke-width="1"/>`,
-    );
-    parts.push(
-      text(
-        { x: px(tick.x), y: px(layout.plotBottom + 16), "text-anchor": "middle", class: "tick", "font-size": 11, fill: "#4b5563" },
-        tick.label,
-      ),
-    );
-  }
+  parts.push(tickGrid(layout.ticks, layout.plotTop, layout.plotBottom, 16));
   for (const row of layout.rows) {
     const mid = row.y + row.barHeight / 2;
     const inner = [
-      text(
-        { x: px(layout.plotLeft - 10), y: px(mid + 4), "text-anchor": "end", class: "row-label", "font-size": 12, fill: "#111827" },
-        fitLabel(row.label, layout.plotLeft - 14, row.control ? " (control)" : ""),
-      ),
-      tooltip(row.control ? `${row.label} (control)` : row.label),
+      rowLabel(row.label, layout.plotLeft, mid, row.control ? " (control)" : ""),
       `<rect x="${px(layout.plotLeft)}" y="${px(row.y)}" width="${px(Math.max(0, row.barWidth))}" height="${px(row.barHeight)}" class="bar" fill="${barColour}" fill-opacity="0.85" rx="2"/>`,
       `<line x1="${px(row.expectedX)}" y1="${px(row.y - 4)}" x2="${px(row.expectedX)}" y2="${px(row.y + row.barHeight + 4)}" class="expected" stroke="#111827" stroke-width="2.5"/>`,
       text({ x: px(layout.plotRight + 10), y: px(mid + 4), class: "row-value", "font-size": 12, fill: "#374151" }, row.valueText),

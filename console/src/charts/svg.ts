@@ -103,3 +103,37 @@ export function fitLabel(label: string, width: number, suffix = ""): string {
 export function tooltip(full: string): string {
   return element("title", {}, escapeXml(full));
 }
+
+/** A tick on a chart's horizontal axis: where, and what it says. */
+export interface Tick {
+  x: number;
+  label: string;
+}
+
+/** A gridline from `top` to `bottom` at each tick, with its label `labelGap` below `bottom`. */
+export function tickGrid(ticks: readonly Tick[], top: number, bottom: number, labelGap: number): string {
+  return ticks
+    .map(
+      (tick) =>
+        `<line x1="${px(tick.x)}" y1="${px(top)}" x2="${px(tick.x)}" y2="${px(bottom)}" class="grid" stroke="#e5e7eb" stroke-width="1"/>` +
+        text(
+          { x: px(tick.x), y: px(bottom + labelGap), "text-anchor": "middle", class: "tick", fill: "#4b5563", "font-size": 11 },
+          tick.label,
+        ),
+    )
+    .join("");
+}
+
+/**
+ * A row's label, right-aligned against the plot at `plotLeft` and centred on `y`, cut to
+ * fit with `fitLabel` (`suffix`, e.g. " (control)", always kept), and its full text as a
+ * tooltip.
+ */
+export function rowLabel(label: string, plotLeft: number, y: number, suffix = ""): string {
+  return (
+    text(
+      { x: px(plotLeft - 10), y: px(y + 4), "text-anchor": "end", class: "row-label", fill: "#111827", "font-size": 12 },
+      fitLabel(label, plotLeft - 14, suffix),
+    ) + tooltip(label + suffix)
+  );
+}
