@@ -59,17 +59,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Scenarios(args) => scenarios::run(&args).await?,
         Command::Traffic(args) => {
-            let summary = traffic::run(
-                &args.addr,
-                args.shoppers,
-                args.concurrency,
-                args.seed,
-                &args.effects,
-                &traffic::BaseRates::default(),
-            )
-            .await?;
+            let summary = traffic::run(&args).await?;
             println!(
-                "{} shoppers: {} Assign calls, {} assignments (exposures), {} outcome events",
+                "{} shoppers: {} Assign calls, {} assignments, {} outcome events",
                 summary.shoppers, summary.assigns, summary.assignments, summary.outcomes
             );
         }

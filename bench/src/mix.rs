@@ -127,7 +127,8 @@ pub fn echo_request(request_bytes: usize, response_bytes: u32) -> Bytes {
     request_for(payload_len).encode_to_vec().into()
 }
 
-fn pick_weighted<'a>(shares: &[(&'a str, u32)], random: &mut StdRng) -> &'a str {
+/// One of `shares`' names, each drawn with its share of the total.
+pub(crate) fn pick_weighted<'a>(shares: &[(&'a str, u32)], random: &mut StdRng) -> &'a str {
     let total: u32 = shares.iter().map(|(_, share)| share).sum();
     let mut ticket = random.random_range(0..total);
     for (name, share) in shares {

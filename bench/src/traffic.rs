@@ -17,6 +17,8 @@ use vary_proto::pb::{
     event_capture_service_client::EventCaptureServiceClient,
 };
 
+use crate::{cli::TrafficArgs, load, mix::pick_weighted};
+
 /// Placements a shopper visits, with their share of visits in percent.
 const PLACEMENTS: [(&str, u32); 5] =
     [("pdp", 40), ("newsfeed", 20), ("search", 20), ("home", 15), ("cart", 5)];
@@ -107,9 +109,32 @@ pub struct Shopper {
     pub visits: Vec<pb::AssignRequest>,
 }
 
+/// The two random streams of one shopper, kept apart so that what a shopper does never
+/// shifts with how many draws describing them took.
+#[derive(Debug, Clone, Copy)]
+enum Draws {
+    /// Who the shopper is and which pages they visit.
+    Shopper,
+    /// What they do after seeing the pages.
+    Outcomes,
+}
+
+/// The random stream `draws` of shopper `index` under `seed`. The seed is spread over all
+/// 64 bits (Fibonacci hashing) before the index goes in, so that the runs of different
+/// seeds, the way more shoppers are added, do not replay each other's shoppers under
+/// other indices; the outcome stream is the bitwise complement, which no shopper stream
+/// of the same seed shares.
+fn random_for(seed: u64, index: u32, draws: Draws) -> StdRng {
+    let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(index);
+    StdRng::seed_from_u64(match draws {
+        Draws::Shopper => mixed,
+        Draws::Outcomes => !mixed,
+    })
+}
+
 /// Draws shopper number `index`; the same seed and index give the same shopper.
 pub fn draw_shopper(seed: u64, index: u32) -> Shopper {
-    let mut random = StdRng::seed_from_u64(seed ^ (u64::from(index) << 20));
+    let mut random = random_for(seed, index, Draws::Shopper);
     let user_id = format!("demo-{seed}-{index}");
     let session_id = format!("{user_id}-s");
     let country = COUNTRIES[random.random_range(0..COUNTRIES.len())];
@@ -117,7 +142,7 @@ pub fn draw_shopper(seed: u64, index: u32) -> Shopper {
     let logged_in = random.random_bool(0.7);
     let visits = (0..random.random_range(1..=3))
         .map(|_| {
-            let placement = pick_placement(&mut random);
+            let placement = pick_weighted(&PLACEMENTS, &mut random);
             let attributes =
                 [("guest_profile_days".to_owned(), random.random_range(0..30).to_string())]
                     .into_iter()
@@ -150,7 +175,7 @@ pub fn outcomes(
     multiplier: f64,
     rates: &BaseRates,
 ) -> Vec<pb::OutcomeEvent> {
-    let mut random = StdRng::seed_from_u64(!(seed ^ (u64::from(index) << 20)));
+    let mut random = random_for(seed, index, Draws::Outcomes);
     let chance = |base: f64| (base * multiplier).clamp(0.0, 1.0);
     let event = |event_type: &str, value: Option<f64>| pb::OutcomeEvent {
         event_type: event_type.to_owned(),
@@ -178,17 +203,6 @@ pub fn outcomes(
     events
 }
 
-fn pick_placement(random: &mut StdRng) -> &'static str {
-    let mut roll = random.random_range(0..100);
-    for (placement, share) in PLACEMENTS {
-        if roll < share {
-            return placement;
-        }
-        roll -= share;
-    }
-    PLACEMENTS[0].0
-}
-
 /// What a run sent.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TrafficSummary {
@@ -196,29 +210,24 @@ pub struct TrafficSummary {
     pub shoppers: u64,
     /// `Assign` calls.
     pub assigns: u64,
-    /// Assignments answered (one exposure each).
+    /// Assignments answered (the agent logs an exposure for an experiment's, not for a
+    /// rollout's).
     pub assignments: u64,
     /// Outcome events tracked.
     pub outcomes: u64,
 }
 
-/// Sends `shoppers` simulated shoppers through the agent at `addr`, `concurrency` at a time.
-pub async fn run(
-    addr: &str,
-    shoppers: u32,
-    concurrency: usize,
-    seed: u64,
-    effects: &[Effect],
-    rates: &BaseRates,
-) -> anyhow::Result<TrafficSummary> {
-    let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-        .with_context(|| format!("agent address {addr:?}"))?
-        .connect()
-        .await
-        .with_context(|| format!("connect to the agent at {addr}"))?;
+/// Sends `args.shoppers` simulated shoppers through the agent at `args.addr`,
+/// `args.concurrency` at a time, at the default [`BaseRates`].
+pub async fn run(args: &TrafficArgs) -> anyhow::Result<TrafficSummary> {
+    let TrafficArgs { addr, shoppers, concurrency, seed, effects } = args;
+    let seed = *seed;
+    let rates = &BaseRates::default();
+    let channel =
+        load::connect(addr, 1).await?.pop().expect("connect opens at least one connection");
     let assignment = AssignmentServiceClient::new(channel.clone());
     let capture = EventCaptureServiceClient::new(channel);
-    let mut results = stream::iter(0..shoppers)
+    let mut results = stream::iter(0..*shoppers)
         .map(|index| {
             let (mut assignment, mut capture) = (assignment.clone(), capture.clone());
             async move {
@@ -240,7 +249,7 @@ pub async fn run(
                 Ok::<_, tonic::Status>(summary)
             }
         })
-        .buffer_unordered(concurrency.max(1));
+        .buffer_unordered((*concurrency).max(1));
     let mut total = TrafficSummary::default();
     while let Some(result) = results.next().await {
         let summary = result.context("a shopper's call failed")?;
@@ -288,30 +297,48 @@ mod tests {
         );
     }
 
+    /// The page load time, the first draw of a shopper's outcome stream.
+    fn page_load(seed: u64, index: u32) -> Option<f64> {
+        outcomes(&draw_shopper(seed, index), seed, index, 1.0, &BaseRates::default())[0].value
+    }
+
+    /// The share of the first `shoppers` shoppers of seed 1 whose outcomes include
+    /// `event_type`, when their conversion chances are scaled by `multiplier`.
+    fn share_with(event_type: &str, multiplier: f64, shoppers: u32) -> f64 {
+        let with = (0..shoppers)
+            .filter(|&index| {
+                let shopper = draw_shopper(1, index);
+                outcomes(&shopper, 1, index, multiplier, &BaseRates::default())
+                    .iter()
+                    .any(|event| event.event_type == event_type)
+            })
+            .count();
+        with as f64 / f64::from(shoppers)
+    }
+
     #[test]
-    fn shoppers_are_deterministic_and_always_carry_a_user_id() {
-        let (a, b) = (draw_shopper(7, 3), draw_shopper(7, 3));
-        assert_eq!(a.visits, b.visits);
-        assert_ne!(draw_shopper(7, 4).user_id, a.user_id);
-        assert!(a.visits.iter().all(|visit| visit.user_id == a.user_id));
-        let events = outcomes(&a, 7, 3, 1.0, &BaseRates::default());
-        assert!(events.iter().all(|event| event.user_id == a.user_id));
-        assert_eq!(events.iter().filter(|e| e.event_type == "page_load").count(), 1);
+    fn outcomes_depend_on_the_seed_and_index_only() {
+        let shopper = draw_shopper(7, 3);
+        let rates = BaseRates::default();
+        assert_eq!(outcomes(&shopper, 7, 3, 1.0, &rates), outcomes(&shopper, 7, 3, 1.0, &rates));
+        assert_ne!(page_load(7, 3), page_load(7, 4));
+        assert_ne!(page_load(7, 3), page_load(8, 3));
+        // Seeds 2^20 apart, the way a mix of `seed ^ index << 20` replayed shoppers.
+        assert_ne!(page_load(1 << 20, 0), page_load(0, 1));
+    }
+
+    #[test]
+    fn a_multiplier_below_one_raises_the_bounce_rate() {
+        let bounces = |multiplier| share_with("bounce", multiplier, 10_000);
+        let (base, halved) = (bounces(1.0), bounces(0.5));
+        // 10,000 draws: the standard error of each rate is about 0.005.
+        assert!((base - 0.30).abs() < 0.025, "base bounce rate {base}");
+        assert!((halved - 0.60).abs() < 0.025, "bounce rate at half the conversion {halved}");
     }
 
     #[test]
     fn an_effect_moves_the_add_to_cart_rate() {
-        let rate = |multiplier: f64| {
-            let carts = (0..20_000u32)
-                .filter(|&index| {
-                    let shopper = draw_shopper(1, index);
-                    outcomes(&shopper, 1, index, multiplier, &BaseRates::default())
-                        .iter()
-                        .any(|event| event.event_type == "add_to_cart")
-                })
-                .count();
-            carts as f64 / 20_000.0
-        };
+        let rate = |multiplier| share_with("add_to_cart", multiplier, 20_000);
         let (base, doubled) = (rate(1.0), rate(2.0));
         // 20,000 draws: the standard error of each rate is about 0.002.
         assert!((base - 0.10).abs() < 0.01, "base rate {base}");
