@@ -97,18 +97,17 @@ export function startApp(root: HTMLElement): void {
   void draw();
 }
 
-/** Asks WhoAmI for the stored token; a rejected token signs the user out. */
+/**
+ * Asks WhoAmI for the stored token. A rejected token has been signed out by then: the
+ * API's `onRefused` interceptor runs before the error reaches this catch.
+ */
 async function loadPrincipal(ctx: PageContext): Promise<void> {
   try {
     const { token } = await ctx.api.auth.whoAmI({});
     if (token) setPrincipal({ principal: token.principal, role: token.role, tokenId: token.tokenId });
   } catch (error) {
-    if (isUnauthenticated(error)) {
-      signOut();
-    } else {
-      // The header then shows no principal; the page's own calls will show the error.
-      console.warn("whoami failed", describeError(error));
-    }
+    // Otherwise the header shows no principal; the page's own calls will show the error.
+    if (!isUnauthenticated(error)) console.warn("whoami failed", describeError(error));
   }
 }
 

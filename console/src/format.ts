@@ -1,6 +1,7 @@
 // Number, percent and time formatting for the console. Pure functions with a fixed locale
 // (en-US digits and separators) so the output is the same in every browser and in tests;
 // anything not finite renders as an em dash rather than "NaN".
+import type { JsonValue } from "@bufbuild/protobuf";
 
 /** What the console shows where a number is missing or not finite. */
 export const MISSING = "—";
@@ -187,8 +188,7 @@ export function formatDurationSeconds(seconds: number | bigint | undefined | nul
   return `${s} s`;
 }
 
-/** JSON for humans: two-space indent; undefined as an em dash. */
-export function prettyJson(value: unknown): string {
-  if (value === undefined) return MISSING;
+/** JSON for humans: two-space indent. Callers show absent values their own way. */
+export function prettyJson(value: JsonValue): string {
   return JSON.stringify(value, null, 2);
 }

@@ -264,8 +264,9 @@ async function toggleDiff(
   }
 }
 
-function jsonOf(value: FieldChange["before"]): string {
-  return value === undefined ? "" : JSON.stringify(toJson(ValueSchema, value), null, 2);
+/** A present `before` or `after` as JSON; the diff table shows an absent one as "(absent)". */
+function jsonOf(value: NonNullable<FieldChange["before"]>): string {
+  return prettyJson(toJson(ValueSchema, value));
 }
 
 function diffTable(changes: readonly FieldChange[]): HTMLElement {

@@ -1,5 +1,4 @@
 // Pieces several pages share.
-import { Code } from "@connectrpc/connect";
 import { describeError } from "../api/errors.js";
 import { errorBox, h, pill } from "../dom.js";
 import { ExperimentStatus, MetricRole } from "../gen/vary/v1/experiment_pb.js";
@@ -28,12 +27,10 @@ export function timeCell(ts: Timestamp | undefined): HTMLElement {
   return h("time", { datetime: date.toISOString(), title: date.toISOString() }, formatTime(date));
 }
 
-/** An error box for a failed call, with a sign-in link when the token was refused. */
+/**
+ * An error box for a failed call. A refused token needs no link to sign in here: the
+ * API's `onRefused` interceptor has signed out and gone to the sign-in page already.
+ */
 export function failure(error: unknown, testId = "error"): HTMLElement {
-  const view = describeError(error);
-  const box = errorBox(view, testId);
-  if (view.code === Code.Unauthenticated) {
-    box.append(h("p", null, h("a", { href: "#/signin" }, "Sign in again")));
-  }
-  return box;
+  return errorBox(describeError(error), testId);
 }
