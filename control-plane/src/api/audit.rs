@@ -33,6 +33,10 @@ impl AuditService for AuditApi {
         let time = |field: &str, at: Option<prost_types::Timestamp>| {
             at.map(|at| time_from_timestamp(&at).map_err(|error| error.under(field))).transpose()
         };
+        let query = PageQuery::of("audit_events", &message, |request| {
+            request.page_size = 0;
+            request.page_token.clear();
+        });
         let filter = AuditFilter {
             actor: non_empty(message.actor),
             target_type: non_empty(message.target_type),
@@ -41,7 +45,6 @@ impl AuditService for AuditApi {
             from: time("start_time", message.start_time).map_err(Error::from)?,
             until: time("end_time", message.end_time).map_err(Error::from)?,
         };
-        let query = PageQuery::new("audit_events", &format!("{filter:?}"));
         let before = PageToken::decode_as(&message.page_token, &query, PageToken::into_before_id)
             .map_err(Error::from)?;
         let (records, next) = self.store.list_audit_events(&filter, before, limit).await?;

@@ -49,8 +49,10 @@ impl AuthService for AuthApi {
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
         let message = request.into_inner();
         let limit = page_size(message.page_size).map_err(Error::from)?;
-        let query =
-            PageQuery::new("tokens", &format!("include_inactive={}", message.include_inactive));
+        let query = PageQuery::of("tokens", &message, |request| {
+            request.page_size = 0;
+            request.page_token.clear();
+        });
         let before =
             PageToken::decode_as(&message.page_token, &query, PageToken::into_before_created)
                 .map_err(Error::from)?;

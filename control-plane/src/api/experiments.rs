@@ -117,13 +117,16 @@ impl ExperimentService for ExperimentApi {
                 return Err(Error::from(error).into());
             }
         };
+        let query = PageQuery::of("experiments", &message, |request| {
+            request.page_size = 0;
+            request.page_token.clear();
+        });
         let filter = ExperimentFilter {
             status,
             layer: (!message.layer.is_empty()).then_some(message.layer),
             owner: (!message.owner.is_empty()).then_some(message.owner),
             include_archived: message.include_archived,
         };
-        let query = PageQuery::new("experiments", &format!("{filter:?}"));
         let after = PageToken::decode_as(&message.page_token, &query, PageToken::into_after_key)
             .map_err(Error::from)?;
         let (records, next) =
@@ -159,7 +162,10 @@ impl ExperimentService for ExperimentApi {
         let message = request.into_inner();
         check_slug("key", &message.key).map_err(Error::from)?;
         let page_size = crate::store::page_size(message.page_size).map_err(Error::from)?;
-        let query = PageQuery::new("experiment_versions", &message.key);
+        let query = PageQuery::of("experiment_versions", &message, |request| {
+            request.page_size = 0;
+            request.page_token.clear();
+        });
         let after =
             PageToken::decode_as(&message.page_token, &query, PageToken::into_after_version)
                 .map_err(Error::from)?

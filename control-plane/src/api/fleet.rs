@@ -56,8 +56,10 @@ impl FleetService for FleetApi {
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         let message = request.into_inner();
         let limit = page_size(message.page_size).map_err(Error::from)?;
-        // No filters: the list alone.
-        let query = PageQuery::new("agents", "");
+        let query = PageQuery::of("agents", &message, |request| {
+            request.page_size = 0;
+            request.page_token.clear();
+        });
         let after = PageToken::decode_as(&message.page_token, &query, PageToken::into_after_key)
             .map_err(Error::from)?;
         let mut rows =

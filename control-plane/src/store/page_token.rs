@@ -3,6 +3,8 @@
 //! names its list and a digest of that request's filters, and is refused with another
 //! list or other filters, which would otherwise silently skip or repeat rows.
 
+use std::fmt::Write as _;
+
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest as _, Sha256};
 use vary_proto::model::ValidationError;
@@ -45,18 +47,31 @@ pub enum PageToken {
 
 impl PageQuery {
     /// The query of `list` (a name unique among the API's lists) with `filters`, the
-    /// request's filter fields written in one fixed way (e.g. their `Debug` form).
-    pub fn new(list: &str, filters: &str) -> Self {
+    /// request's filter fields in one fixed encoding.
+    pub fn new(list: &str, filters: &[u8]) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(list.as_bytes());
         hasher.update([0]);
-        hasher.update(filters.as_bytes());
+        hasher.update(filters);
         let digest = hasher.finalize();
         let mut hex = String::with_capacity(QUERY_DIGEST_HEX);
         for byte in &digest[..QUERY_DIGEST_HEX / 2] {
-            hex.push_str(&format!("{byte:02x}"));
+            let _ = write!(hex, "{byte:02x}");
         }
         Self { digest: hex }
+    }
+
+    /// The query of a list request: its protobuf encoding with `page_size` and
+    /// `page_token` cleared. Every filter field counts, new ones included, and the bytes
+    /// do not change between releases the way a `Debug` rendering might (replicas of two
+    /// releases serve one caller's pages during a rolling deploy).
+    pub fn of<M>(list: &str, request: &M, clear_paging: impl FnOnce(&mut M)) -> Self
+    where
+        M: prost::Message + Clone,
+    {
+        let mut filters = request.clone();
+        clear_paging(&mut filters);
+        Self::new(list, &filters.encode_to_vec())
     }
 }
 
@@ -165,7 +180,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        let query = PageQuery::new("experiments", "status=Some(Running)");
+        let query = PageQuery::new("experiments", b"status=Some(Running)");
         for token in [
             PageToken::AfterKey("reco_ymal_v1".into()),
             PageToken::AfterKey("with|pipe:and:colons".into()),
@@ -180,13 +195,13 @@ mod tests {
 
     #[test]
     fn a_token_is_refused_with_other_filters_or_another_list() {
-        let query = PageQuery::new("experiments", "status=Some(Running)");
+        let query = PageQuery::new("experiments", b"status=Some(Running)");
         let token = PageToken::AfterKey("b".into()).encode(&query);
         for other in [
-            PageQuery::new("experiments", "status=None"),
-            PageQuery::new("agents", "status=Some(Running)"),
+            PageQuery::new("experiments", b"status=None"),
+            PageQuery::new("agents", b"status=Some(Running)"),
             // The separator keeps list and filters apart.
-            PageQuery::new("experimentsstatus=Some(Running)", ""),
+            PageQuery::new("experimentsstatus=Some(Running)", b""),
         ] {
             let error = PageToken::decode(&token, &other).expect_err("other query");
             assert_eq!(error.field_path, "page_token");
@@ -196,7 +211,7 @@ mod tests {
 
     #[test]
     fn foreign_tokens_are_refused_naming_the_field() {
-        let query = PageQuery::new("versions", "key=k");
+        let query = PageQuery::new("versions", b"key=k");
         let unbound = URL_SAFE_NO_PAD.encode("v:1");
         let garbled = URL_SAFE_NO_PAD.encode(format!("{}|v:abc", query.digest));
         for bad in ["!!!", "eDpmb28", &unbound, &garbled] {
