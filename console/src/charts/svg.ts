@@ -3,7 +3,7 @@
 import { px } from "./scale.js";
 
 /** Escapes the five XML special characters for text and attribute values. */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -79,7 +79,7 @@ export function chartSvg(frame: ChartFrame, body: string): string {
 let nextId = 0;
 
 /** A document-unique id for aria-labelledby links (prefix plus a counter). */
-export function uniqueId(prefix: string): string {
+function uniqueId(prefix: string): string {
   nextId += 1;
   return `${prefix}-${nextId}`;
 }

@@ -22,7 +22,7 @@ const FILTERS: { value: string; label: string }[] = [
 ];
 
 /** The request's status filter for a route's `status`. */
-export function statusFilter(value: string | undefined): { status: ExperimentStatus; includeArchived: boolean } {
+function statusFilter(value: string | undefined): { status: ExperimentStatus; includeArchived: boolean } {
   if (value === "ALL") return { status: ExperimentStatus.UNSPECIFIED, includeArchived: true };
   const status = value ? (ExperimentStatus as unknown as Record<string, number>)[value] : undefined;
   return { status: typeof status === "number" ? status : ExperimentStatus.UNSPECIFIED, includeArchived: false };

@@ -61,5 +61,5 @@ function state(agent: Agent, head: bigint): HTMLElement {
   }
   if (agent.appliedRevision >= head) return pill("in sync", "green");
   const behind = head - agent.appliedRevision;
-  return pill(`${behind} behind`, agent.connected ? "amber" : "muted");
+  return pill(`${formatCount(behind)} behind`, agent.connected ? "amber" : "muted");
 }
