@@ -14,7 +14,7 @@ use crate::error::Error;
 pub struct NewAuditEvent<'a> {
     /// Who: the principal, or `system:…`.
     pub actor: &'a str,
-    /// What: `experiment.start`, `token.revoke`, `guardrail.alert`…
+    /// What: `experiment.start`, `token.revoke`, `experiment.guardrail_alert`…
     pub action: &'a str,
     /// To what kind of thing: `experiment`, `token`.
     pub target_type: &'a str,

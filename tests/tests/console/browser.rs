@@ -15,7 +15,7 @@ use vary_proto::{
     model::timestamp_from_time,
     pb::{self, event::Kind, event_ingest_service_client::EventIngestServiceClient},
 };
-use vary_tests::{TestControlPlane, auth::TestToken};
+use vary_tests::{TestControlPlane, auth::TestToken, fixtures};
 
 const EXPERIMENT: &str = "console_smoke";
 
@@ -23,8 +23,9 @@ fn console_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../console")
 }
 
-/// Exposures for `units` users per variant, and an add-to-cart for `converted` of them.
-fn events(at: OffsetDateTime, arms: [(&str, usize, usize); 2]) -> Vec<pb::Event> {
+/// Exposures for `units` users per variant, as the agent would record them after the
+/// start (version 2, at `revision`), and an add-to-cart for `converted` of them.
+fn events(at: OffsetDateTime, revision: i64, arms: [(&str, usize, usize); 2]) -> Vec<pb::Event> {
     let mut events = Vec::new();
     for (variant, units, converted) in arms {
         for unit in 0..units {
@@ -39,7 +40,7 @@ fn events(at: OffsetDateTime, arms: [(&str, usize, usize); 2]) -> Vec<pb::Event>
                     unit_id: user.clone(),
                     user_id: user.clone(),
                     placement: "pdp".into(),
-                    config_revision: 1,
+                    config_revision: revision,
                     time: Some(timestamp_from_time(at)),
                     ..Default::default()
                 })),
@@ -71,12 +72,12 @@ async fn the_console_signs_in_shows_results_and_pauses_an_experiment() {
         dist.display()
     );
     let server = TestControlPlane::start_with_console(&dist).await.expect("control plane");
-    server.create_and_start(EXPERIMENT).await;
+    let revision = server.create_and_start(EXPERIMENT).await;
     let at = OffsetDateTime::now_utc() + Duration::seconds(1);
     let mut ingest = EventIngestServiceClient::new(server.channel().await.expect("channel"));
     let stored = ingest
         .ingest_events(pb::IngestEventsRequest {
-            events: events(at, [("control", 400, 40), ("treatment", 400, 60)]),
+            events: events(at, revision, [("control", 400, 40), ("treatment", 400, 60)]),
             source: "console-test".into(),
         })
         .await
@@ -107,13 +108,7 @@ async fn the_console_signs_in_shows_results_and_pauses_an_experiment() {
 
     // The pause clicked in the browser is a real version, by the signed-in principal.
     let mut experiments = server.experiments().await.expect("client");
-    let experiment = experiments
-        .get_experiment(pb::GetExperimentRequest { key: EXPERIMENT.into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .experiment
-        .expect("experiment");
+    let experiment = fixtures::current(&mut experiments, EXPERIMENT).await;
     assert_eq!(experiment.status, pb::ExperimentStatus::Paused as i32);
     let version = experiments
         .get_experiment_version(pb::GetExperimentVersionRequest {
