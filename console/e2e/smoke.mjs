@@ -87,7 +87,7 @@ try {
   await srm.waitFor();
   const mismatch = await srm.getAttribute("data-mismatch");
   if (mismatch !== "false") throw new Error(`SRM badge says data-mismatch=${mismatch}`);
-  const bars = await page.locator('[data-testid="units-chart"] rect').count();
+  const bars = await page.locator(`[data-testid="units-chart"] rect.bar`).count();
   if (bars < 2) throw new Error(`units chart has ${bars} bars`);
   const metrics = await page.getByTestId("metric-section").count();
   const plots = await page.getByTestId("forest-plot").count();

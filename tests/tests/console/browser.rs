@@ -125,3 +125,33 @@ async fn the_console_signs_in_shows_results_and_pauses_an_experiment() {
         ("pause", admin.principal, "paused from the console smoke test")
     );
 }
+
+/// The console's API client itself (generated types, gRPC-Web transport, the Bearer
+/// interceptor) from Node against a real control plane: `console/test/live.test.ts`,
+/// which Vitest skips unless it is pointed at a server, as here.
+#[tokio::test]
+#[ignore = "needs console's node_modules and generated client (npm ci, npm run build): scripts/test runs it"]
+async fn the_consoles_api_client_works_against_a_real_control_plane() {
+    let dist = console_root().join("dist");
+    let server = TestControlPlane::start_with_console(&dist).await.expect("control plane");
+    let admin = TestToken::of(Role::Admin);
+    let output = tokio::process::Command::new("npx")
+        .args(["vitest", "run", "test/live.test.ts"])
+        .current_dir(console_root())
+        .env("VARY_LIVE_URL", server.endpoint())
+        .env("VARY_LIVE_TOKEN", admin.secret)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("run npx (is Node.js installed?)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "live.test.ts failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Vitest exits 0 when everything is skipped too: the tests must have run.
+    assert!(!stdout.contains("skipped"), "live.test.ts skipped tests:\n{stdout}");
+    assert!(stdout.contains("passed"), "no test passed:\n{stdout}");
+}
