@@ -98,26 +98,7 @@ pub struct Config {
 
 /// The `--console-dir` flag: a directory, or `off`, so that a deployment can turn off
 /// the console an image turns on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsoleDir(pub Option<PathBuf>);
-
-impl ConsoleDir {
-    /// No console.
-    pub const OFF: Self = Self(None);
-}
-
-impl std::str::FromStr for ConsoleDir {
-    type Err = std::convert::Infallible;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        Ok(if text.is_empty() || text.eq_ignore_ascii_case("off") {
-            Self::OFF
-        } else {
-            Self(Some(PathBuf::from(text)))
-        })
-    }
-}
+pub type ConsoleDir = vary_ops::OrOff<PathBuf>;
 
 /// A database URL that never prints its password (`Debug` shows only host and database).
 #[derive(Clone)]
@@ -195,7 +176,7 @@ mod tests {
             Cli::try_parse_from(args.iter().chain(extra)).map(|cli| cli.config.metrics_addr)
         };
         let default = parse(&[]).expect("parses");
-        assert_eq!(default, MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 9090)))));
+        assert_eq!(default, MetricsAddr::on(SocketAddr::from(([127, 0, 0, 1], 9090))));
         assert_eq!(parse(&["--metrics-addr", "off"]).expect("parses"), MetricsAddr::OFF);
         assert_eq!(parse(&["--metrics-addr", ""]).expect("parses"), MetricsAddr::OFF);
         assert!(parse(&["--metrics-addr", "nowhere"]).is_err());
@@ -211,7 +192,7 @@ mod tests {
         assert_eq!(parse(&["--console-dir", "OFF"]).expect("parses"), ConsoleDir::OFF);
         assert_eq!(
             parse(&["--console-dir", "/usr/share/vary/console"]).expect("parses"),
-            ConsoleDir(Some(PathBuf::from("/usr/share/vary/console")))
+            ConsoleDir::on(PathBuf::from("/usr/share/vary/console"))
         );
     }
 

@@ -297,7 +297,7 @@ mod tests {
             Config::try_parse_from(args.iter().chain(extra)).map(|config| config.metrics_addr)
         };
         let default = parse(&[]).expect("parses");
-        assert_eq!(default, MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 9191)))));
+        assert_eq!(default, MetricsAddr::on(SocketAddr::from(([127, 0, 0, 1], 9191))));
         assert_eq!(parse(&["--metrics-addr", "off"]).expect("parses"), MetricsAddr::OFF);
         assert_eq!(parse(&["--metrics-addr", ""]).expect("parses"), MetricsAddr::OFF);
         assert!(parse(&["--metrics-addr", "nowhere"]).is_err());

@@ -5,10 +5,10 @@
 
 mod bearer;
 pub mod endpoint;
-mod metrics_addr;
+mod or_off;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use bearer::bearer_token;
-pub use metrics_addr::MetricsAddr;
+pub use or_off::{MetricsAddr, OrOff};
 pub use telemetry::LogFormat;

@@ -81,7 +81,7 @@ impl TestControlPlane {
     pub async fn start_with_metrics() -> anyhow::Result<Self> {
         let database = TestPostgres::create_database().await?;
         let server = Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
-            config.metrics_addr = MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+            config.metrics_addr = MetricsAddr::on(SocketAddr::from(([127, 0, 0, 1], 0)));
         })
         .await?;
         server.wait_until_serving().await?;
@@ -94,8 +94,8 @@ impl TestControlPlane {
     pub async fn start_with_console(dir: &Path) -> anyhow::Result<Self> {
         let database = TestPostgres::create_database().await?;
         let server = Self::spawn_with(database, SocketAddr::from(([127, 0, 0, 1], 0)), |config| {
-            config.console_dir = ConsoleDir(Some(dir.to_path_buf()));
-            config.metrics_addr = MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+            config.console_dir = ConsoleDir::on(dir.to_path_buf());
+            config.metrics_addr = MetricsAddr::on(SocketAddr::from(([127, 0, 0, 1], 0)));
         })
         .await?;
         server.wait_until_serving().await?;

@@ -88,7 +88,7 @@ impl TestEdgeAgent {
     pub async fn start_with_metrics(control_plane: &str, agent_id: &str) -> anyhow::Result<Self> {
         let agent = Self::start_configured(control_plane, agent_id, |config| {
             config.metrics_addr =
-                vary_edge_agent::config::MetricsAddr(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+                vary_edge_agent::config::MetricsAddr::on(SocketAddr::from(([127, 0, 0, 1], 0)));
         })
         .await?;
         agent.wait_until_serving().await?;

@@ -157,7 +157,7 @@ async fn a_console_dir_without_index_html_stops_the_start_up() {
     let database = TestPostgres::create_database().await.expect("database");
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let server = TestControlPlane::spawn_with(database, addr, |config| {
-        config.console_dir = ConsoleDir(Some(empty.path().to_path_buf()));
+        config.console_dir = ConsoleDir::on(empty.path().to_path_buf());
     })
     .await
     .expect("spawned");

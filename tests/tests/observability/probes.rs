@@ -24,7 +24,7 @@ async fn control_plane_readyz_is_503_until_its_database_is_ready() {
     let unready = TestControlPlane::spawn_with(database.clone(), free_port(), |config| {
         // Nothing listens there: migrations keep retrying and health stays NOT_SERVING.
         config.database_url = "postgres://vary:vary@127.0.0.1:1/nowhere".to_owned().into();
-        config.metrics_addr = MetricsAddr(Some(free_port()));
+        config.metrics_addr = MetricsAddr::on(free_port());
     })
     .await
     .expect("spawn");
@@ -49,7 +49,7 @@ async fn agent_readyz_turns_200_once_a_snapshot_is_served() {
     server.stop().await.expect("control plane stops");
 
     let agent = TestEdgeAgent::start_configured(&endpoint, "probed-agent", |config| {
-        config.metrics_addr = vary_edge_agent::config::MetricsAddr(Some(free_port()));
+        config.metrics_addr = vary_edge_agent::config::MetricsAddr::on(free_port());
     })
     .await
     .expect("agent");
